@@ -1,0 +1,104 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { DeleteFailure, SelectorFactory } from './types';
+
+/** What a run is for: teardown of every version, or retention cleanup. */
+export type PurgeMode = 'purge' | 'retain';
+
+/** Options of {@link purgeBucket}. */
+export interface PurgeOptions {
+  /** The S3 client to use (any S3-compatible endpoint). */
+  readonly client: S3Client;
+  readonly bucket: string;
+  /**
+   * Only keys under these prefixes are listed.
+   * @default - the whole bucket
+   */
+  readonly prefixes?: readonly string[];
+  /**
+   * Decides what to delete.
+   * @default - every version and delete marker (teardown)
+   */
+  readonly selector?: SelectorFactory;
+  /** @default 'purge' */
+  readonly mode?: PurgeMode;
+  /**
+   * Most DeleteObjects requests in flight at once.
+   * @default DEFAULT_CONCURRENCY
+   */
+  readonly concurrency?: number;
+  /** List and select, delete nothing. @default false */
+  readonly dryRun?: boolean;
+  /** Bypass GOVERNANCE retention (sent only to Object Lock buckets). @default false */
+  readonly bypassGovernanceRetention?: boolean;
+  /** Epoch ms. The run stops cleanly before it and returns a resume token. */
+  readonly deadline?: number;
+  /** Aborts like a deadline: in-flight batches finish, a resume token is returned. */
+  readonly signal?: AbortSignal;
+  /** Continue a run that returned this token. */
+  readonly resumeToken?: ResumeToken | null;
+  /** Stop after this many deletions (retention safety cap). */
+  readonly maxDeletions?: number;
+  /**
+   * Purge mode: how many full passes at most (each pass after the first lists
+   * from the start again to confirm emptiness).
+   * @default 5
+   */
+  readonly maxPasses?: number;
+  /** Called as the run progresses (throttled to a few times a second). */
+  readonly onProgress?: (progress: PurgeProgress) => void;
+  /** Called for each entry the selector chose (dry-run reports, samples). */
+  readonly onSelected?: (entry: import('./types').VersionEntry) => void;
+}
+
+/** Counts so far, carried across resumed runs. */
+export interface PurgeCounts {
+  listed: number;
+  selected: number;
+  deleted: number;
+  deleteMarkersDeleted: number;
+  bytesDeleted: number;
+  failed: number;
+}
+
+/** A snapshot of a running purge. */
+export interface PurgeProgress extends PurgeCounts {
+  readonly bucket: string;
+  readonly pass: number;
+  readonly elapsedMs: number;
+  readonly throttled: number;
+}
+
+/**
+ * Opaque to callers: pass it back as `resumeToken` to continue.
+ * JSON-serialisable.
+ */
+export interface ResumeToken {
+  readonly v: 1;
+  readonly bucket: string;
+  readonly mode: PurgeMode;
+  readonly pass: number;
+  readonly counts: PurgeCounts;
+  readonly errors: DeleteFailure[];
+  /** Per-listing-stream position; see purge-engine.ts. */
+  readonly streams: unknown;
+}
+
+/** What a run did. */
+export interface PurgeResult extends PurgeCounts {
+  readonly bucket: string;
+  readonly mode: PurgeMode;
+  readonly dryRun: boolean;
+  /** The first 100 failures. */
+  readonly errors: DeleteFailure[];
+  readonly durationMs: number;
+  /** `null` when the run is complete. */
+  readonly resumeToken: ResumeToken | null;
+  /** True when the bucket does not exist ("nothing to delete"). */
+  readonly bucketMissing: boolean;
+  /** True when `maxDeletions` stopped the run. */
+  readonly capReached: boolean;
+  /** Number of 503 SlowDown answers seen. */
+  readonly throttled: number;
+  /** Passes run (purge mode). */
+  readonly passes: number;
+}
