@@ -26,6 +26,13 @@ export interface PurgeOptions {
    * @default DEFAULT_CONCURRENCY
    */
   readonly concurrency?: number;
+  /**
+   * Purge mode: listing streams in the first pass. The key space is split
+   * into disjoint ranges at its top-level "folders" and listed in parallel.
+   * Retention runs and confirmation passes list each prefix in one stream.
+   * @default DEFAULT_LIST_CONCURRENCY
+   */
+  readonly listConcurrency?: number;
   /** List and select, delete nothing. @default false */
   readonly dryRun?: boolean;
   /** Bypass GOVERNANCE retention (sent only to Object Lock buckets). @default false */
@@ -79,8 +86,10 @@ export interface ResumeToken {
   readonly pass: number;
   readonly counts: PurgeCounts;
   readonly errors: DeleteFailure[];
-  /** Per-listing-stream position; see purge-engine.ts. */
+  /** Where the pass's listing streams stand; see purge-engine.ts. */
   readonly streams: unknown;
+  /** Counts when the current pass started. */
+  readonly passStart: { readonly listed: number; readonly deleted: number };
 }
 
 /** What a run did. */

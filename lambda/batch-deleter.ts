@@ -1,0 +1,210 @@
+import { DeleteObjectCommand, DeleteObjectsCommand, type S3Client, type _Error as S3KeyError } from '@aws-sdk/client-s3';
+import { backoffMs, sleep } from './backoff';
+import { MAX_KEYS_PER_DELETE, MAX_TRANSIENT_ATTEMPTS, TRANSIENT_CODES } from './constants';
+import type { RateController } from './rate-controller';
+import { errorCode, errorMessage, isNoSuchBucket, isThrottle, isTransient } from './s3-errors';
+import { Semaphore } from './semaphore';
+import type { DeleteFailure, VersionEntry } from './types';
+import { isXmlSafeKey } from './xml-safe';
+
+/** Settings and callbacks of a {@link BatchDeleter}. */
+export interface BatchDeleterOptions {
+  readonly client: S3Client;
+  readonly bucket: string;
+  /** Most requests in flight. */
+  readonly concurrency: number;
+  /** Send BypassGovernanceRetention (only ever true for Object Lock buckets). */
+  readonly bypassGovernanceRetention: boolean;
+  /** Epoch ms after which no request starts; unsent entries become pending. */
+  readonly hardStopAt: number;
+  readonly signal?: AbortSignal;
+  onDeleted(entry: VersionEntry): void;
+  onFailed(failure: DeleteFailure): void;
+  onThrottled(): void;
+}
+
+/**
+ * Deletes batches of entries with DeleteObjects, at most `concurrency`
+ * requests at a time, each paced by its partition's rate controller.
+ *
+ * - Per-key errors inside a 200 are read, never assumed away: transient codes
+ *   are retried with backoff a bounded number of times, others are final.
+ * - SlowDown is retried until the hard stop, cutting the partition's rate.
+ * - Keys XML cannot carry go one by one through DeleteObject.
+ * - Entries not sent by the hard stop are kept as pending for a resume token.
+ */
+export class BatchDeleter {
+  private readonly slots: Semaphore;
+  private readonly running = new Set<Promise<void>>();
+  /** Entries that were not deleted because the run stopped first. */
+  readonly pending: VersionEntry[] = [];
+
+  constructor(private readonly options: BatchDeleterOptions) {
+    this.slots = new Semaphore(options.concurrency);
+  }
+
+  /** Waits for a free slot, then starts deleting `entries` in the background. */
+  async submit(entries: readonly VersionEntry[], rate: RateController): Promise<void> {
+    if (entries.length === 0) return;
+    if (entries.length > MAX_KEYS_PER_DELETE) throw new RangeError(`a batch holds at most ${MAX_KEYS_PER_DELETE} keys`);
+    await this.slots.acquire();
+    const task = this.deleteBatch(entries, rate)
+      .catch((err) => this.failAll(entries, err))
+      .finally(() => {
+        this.slots.release();
+        this.running.delete(task);
+      });
+    this.running.add(task);
+  }
+
+  /** Resolves when every submitted batch has finished. */
+  async drain(): Promise<void> {
+    while (this.running.size > 0) await Promise.all([...this.running]);
+  }
+
+  private stopped(): boolean {
+    return Date.now() >= this.options.hardStopAt || this.options.signal?.aborted === true;
+  }
+
+  private async deleteBatch(entries: readonly VersionEntry[], rate: RateController): Promise<void> {
+    const xmlSafe = entries.filter((e) => isXmlSafeKey(e.key));
+    const xmlUnsafe = entries.filter((e) => !isXmlSafeKey(e.key));
+    if (xmlSafe.length > 0) await this.deleteMany(xmlSafe, rate);
+    for (const entry of xmlUnsafe) await this.deleteOne(entry, rate);
+  }
+
+  private async deleteMany(batch: readonly VersionEntry[], rate: RateController): Promise<void> {
+    let remaining = [...batch];
+    let transientAttempts = 0;
+    let throttledAttempts = 0;
+    while (remaining.length > 0) {
+      if (this.stopped()) {
+        this.pending.push(...remaining);
+        return;
+      }
+      const sentAt = await rate.acquire(remaining.length, this.options.signal);
+      let keyErrors: S3KeyError[];
+      try {
+        const out = await this.options.client.send(
+          new DeleteObjectsCommand({
+            Bucket: this.options.bucket,
+            Delete: { Quiet: true, Objects: remaining.map((e) => ({ Key: e.key, VersionId: e.versionId })) },
+            BypassGovernanceRetention: this.options.bypassGovernanceRetention || undefined,
+          }),
+        );
+        keyErrors = out.Errors ?? [];
+      } catch (err) {
+        if (isNoSuchBucket(err)) return;
+        if (isThrottle(err)) {
+          rate.onThrottle(sentAt);
+          this.options.onThrottled();
+          await sleep(backoffMs(++throttledAttempts, 200, 2_000), this.options.signal);
+          continue;
+        }
+        if (errorCode(err) === 'MalformedXML') {
+          for (const entry of remaining) await this.deleteOne(entry, rate);
+          return;
+        }
+        if (isTransient(err) && ++transientAttempts < MAX_TRANSIENT_ATTEMPTS) {
+          await sleep(backoffMs(transientAttempts), this.options.signal);
+          continue;
+        }
+        this.failAll(remaining, err);
+        return;
+      }
+      throttledAttempts = 0;
+      const { retry, throttledKeys } = this.settle(remaining, keyErrors, transientAttempts + 1 >= MAX_TRANSIENT_ATTEMPTS);
+      if (throttledKeys > 0) {
+        rate.onThrottle(sentAt);
+        this.options.onThrottled();
+      }
+      rate.onSuccess(remaining.length - retry.length);
+      if (retry.length > 0) {
+        transientAttempts++;
+        await sleep(backoffMs(transientAttempts), this.options.signal);
+      }
+      remaining = retry;
+    }
+  }
+
+  /**
+   * Matches a DeleteObjects answer to the batch. Entries without an error were
+   * deleted (S3's Quiet mode lists only failures). moto leaves VersionId out of
+   * errors, so an error without one matches the first unmatched entry of its key.
+   */
+  private settle(batch: readonly VersionEntry[], keyErrors: readonly S3KeyError[], lastAttempt: boolean) {
+    const failedAt = new Map<number, S3KeyError>();
+    const byKey = new Map<string, number[]>();
+    batch.forEach((e, i) => {
+      const list = byKey.get(e.key);
+      if (list) list.push(i);
+      else byKey.set(e.key, [i]);
+    });
+    for (const keyError of keyErrors) {
+      const candidates = byKey.get(keyError.Key ?? '') ?? [];
+      const index = candidates.find(
+        (i) => !failedAt.has(i) && (keyError.VersionId === undefined || batch[i].versionId === keyError.VersionId),
+      );
+      if (index !== undefined) failedAt.set(index, keyError);
+    }
+    const retry: VersionEntry[] = [];
+    let throttledKeys = 0;
+    batch.forEach((entry, i) => {
+      const keyError = failedAt.get(i);
+      if (!keyError) {
+        this.options.onDeleted(entry);
+        return;
+      }
+      const code = keyError.Code ?? 'UnknownError';
+      if (code === 'SlowDown') throttledKeys++;
+      if (TRANSIENT_CODES.has(code) && !lastAttempt) retry.push(entry);
+      else this.options.onFailed({ key: entry.key, versionId: entry.versionId, code, message: keyError.Message ?? code });
+    });
+    return { retry, throttledKeys };
+  }
+
+  private async deleteOne(entry: VersionEntry, rate: RateController): Promise<void> {
+    let transientAttempts = 0;
+    let throttledAttempts = 0;
+    for (;;) {
+      if (this.stopped()) {
+        this.pending.push(entry);
+        return;
+      }
+      const sentAt = await rate.acquire(1, this.options.signal);
+      try {
+        await this.options.client.send(
+          new DeleteObjectCommand({
+            Bucket: this.options.bucket,
+            Key: entry.key,
+            VersionId: entry.versionId,
+            BypassGovernanceRetention: this.options.bypassGovernanceRetention || undefined,
+          }),
+        );
+        rate.onSuccess(1);
+        this.options.onDeleted(entry);
+        return;
+      } catch (err) {
+        if (isNoSuchBucket(err)) return;
+        if (isThrottle(err)) {
+          rate.onThrottle(sentAt);
+          this.options.onThrottled();
+          await sleep(backoffMs(++throttledAttempts, 200, 2_000), this.options.signal);
+          continue;
+        }
+        if (isTransient(err) && ++transientAttempts < MAX_TRANSIENT_ATTEMPTS) {
+          await sleep(backoffMs(transientAttempts), this.options.signal);
+          continue;
+        }
+        this.failAll([entry], err);
+        return;
+      }
+    }
+  }
+
+  private failAll(entries: readonly VersionEntry[], err: unknown): void {
+    const code = errorCode(err);
+    const message = errorMessage(err);
+    for (const e of entries) this.options.onFailed({ key: e.key, versionId: e.versionId, code, message });
+  }
+}

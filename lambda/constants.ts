@@ -1,0 +1,37 @@
+/** S3's limit on keys in one DeleteObjects request. */
+export const MAX_KEYS_PER_DELETE = 1000;
+/** S3's limit on entries in one ListObjectVersions page. */
+export const MAX_KEYS_PER_LIST = 1000;
+/**
+ * Default most DeleteObjects requests in flight. Chosen from bench/RESULTS.md:
+ * enough to keep 16 throttled prefixes near their ceiling, while the per-prefix
+ * rate controller keeps any single prefix from being overrun.
+ */
+export const DEFAULT_CONCURRENCY = 32;
+/** Default parallel listing streams in the first purge pass. */
+export const DEFAULT_LIST_CONCURRENCY = 16;
+/** Purge passes at most: the first, then confirmation passes from the start. */
+export const DEFAULT_MAX_PASSES = 5;
+/** How many failures a result lists (all are counted). */
+export const MAX_REPORTED_ERRORS = 100;
+/** Attempts for a key or request that failed with a transient error. */
+export const MAX_TRANSIENT_ATTEMPTS = 6;
+/** Backoff of transient retries: base, cap (ms). Full jitter. */
+export const RETRY_BASE_MS = 100;
+export const RETRY_CAP_MS = 5_000;
+/** Per-key error codes worth retrying. */
+export const TRANSIENT_CODES: ReadonlySet<string> = new Set([
+  'InternalError',
+  'ServiceUnavailable',
+  'SlowDown',
+  'RequestTimeout',
+  'RequestTimeTooSkewed',
+  'OperationAborted',
+  'ThrottlingException',
+]);
+/** Whole-request error codes that mean "slow down". */
+export const THROTTLE_CODES: ReadonlySet<string> = new Set(['SlowDown', 'ThrottlingException', 'RequestLimitExceeded', 'TooManyRequestsException']);
+/** How often progress is reported, at most (ms). */
+export const PROGRESS_INTERVAL_MS = 250;
+/** Most ranges the first pass splits the key space into. */
+export const MAX_SHARDS = 64;

@@ -1,0 +1,368 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import { backoffMs, sleep } from './backoff';
+import { BatchDeleter } from './batch-deleter';
+import { inspectBucket } from './bucket-preflight';
+import {
+  DEFAULT_CONCURRENCY,
+  DEFAULT_LIST_CONCURRENCY,
+  DEFAULT_MAX_PASSES,
+  MAX_KEYS_PER_DELETE,
+  MAX_REPORTED_ERRORS,
+  MAX_SHARDS,
+  MAX_TRANSIENT_ATTEMPTS,
+  PROGRESS_INTERVAL_MS,
+} from './constants';
+import { decodeEntry, encodeEntry, type EncodedEntry } from './entry-codec';
+import { discoverBoundaries, rangesFromBoundaries, thinBoundaries } from './key-ranges';
+import { explainLockFailures } from './lock-reasons';
+import type { PurgeCounts, PurgeOptions, PurgeResult, ResumeToken } from './purge-types';
+import { RateController } from './rate-controller';
+import { isNoSuchBucket, isThrottle, isTransient } from './s3-errors';
+import { selectAll } from './select-all';
+import type { DeleteFailure, SelectorFactory, VersionEntry } from './types';
+import { listVersionPage, type KeyRange, type ListCursor, type VersionPage } from './version-listing';
+
+/**
+ * One listing stream's position, as kept in a resume token.
+ * `held` is the last entry of the last page: it names the next page's marker,
+ * so it is not deleted until that page has been fetched (moto ends a listing
+ * whose marker version was deleted; S3 does not, but nothing is lost either way).
+ */
+interface StreamState {
+  readonly range: KeyRange;
+  readonly cursor: ListCursor | null;
+  readonly held: EncodedEntry | null;
+  readonly selector: unknown;
+}
+
+/** The `streams` part of a resume token. */
+interface PassState {
+  readonly streams: StreamState[];
+  /** Entries selected but not deleted when the last run stopped. */
+  readonly pending: EncodedEntry[];
+}
+
+const noCounts = (): PurgeCounts => ({ listed: 0, selected: 0, deleted: 0, deleteMarkersDeleted: 0, bytesDeleted: 0, failed: 0 });
+
+/**
+ * Lists every version and delete marker of a bucket (or of some prefixes),
+ * lets a selector choose, and deletes the chosen ones in DeleteObjects
+ * batches of up to 1,000 keys, several at once while listing goes on.
+ *
+ * Purge mode runs passes until a listing from the start comes back empty
+ * (or a pass deletes nothing, or `maxPasses`). A deadline or abort stops it
+ * cleanly and returns a resume token; pass the token back to continue.
+ *
+ * @example
+ * const result = await purgeBucket({ client: createS3Client(), bucket: 'my-bucket' });
+ * if (result.failed > 0) console.error(result.errors);
+ */
+export async function purgeBucket(options: PurgeOptions): Promise<PurgeResult> {
+  validateOptions(options);
+  const run = new PurgeRun(options);
+  return run.execute();
+}
+
+function validateOptions(o: PurgeOptions): void {
+  const positiveInt = (name: string, v: number | undefined, max = Number.MAX_SAFE_INTEGER) => {
+    if (v !== undefined && (!Number.isInteger(v) || v < 1 || v > max)) {
+      throw new RangeError(`${name} must be an integer from 1 to ${max}, got ${v}`);
+    }
+  };
+  if (!o.bucket) throw new RangeError('bucket is required');
+  positiveInt('concurrency', o.concurrency, 1000);
+  positiveInt('listConcurrency', o.listConcurrency, 1000);
+  positiveInt('maxPasses', o.maxPasses, 100);
+  positiveInt('maxDeletions', o.maxDeletions);
+  if (o.resumeToken && (o.resumeToken.v !== 1 || o.resumeToken.bucket !== o.bucket || o.resumeToken.mode !== (o.mode ?? 'purge'))) {
+    throw new RangeError(`the resume token belongs to another run (bucket ${o.resumeToken.bucket}, mode ${o.resumeToken.mode})`);
+  }
+}
+
+class PurgeRun {
+  private readonly client: S3Client;
+  private readonly mode: 'purge' | 'retain';
+  private readonly dryRun: boolean;
+  private readonly selector: SelectorFactory;
+  private readonly startedAt = Date.now();
+  private readonly counts: PurgeCounts;
+  private errors: DeleteFailure[];
+  private pass: number;
+  private passStart: { listed: number; deleted: number };
+  private throttled = 0;
+  private capReached = false;
+  private readonly rates = new Map<string, RateController>();
+  private readonly stopListingAt: number;
+  private readonly hardStopAt: number;
+
+  constructor(private readonly o: PurgeOptions) {
+    this.client = o.client;
+    this.mode = o.mode ?? 'purge';
+    this.dryRun = o.dryRun ?? false;
+    this.selector = o.selector ?? selectAll;
+    const t = o.resumeToken ?? undefined;
+    this.counts = t ? { ...t.counts } : noCounts();
+    this.errors = t ? [...t.errors] : [];
+    this.pass = t?.pass ?? 1;
+    this.passStart = t ? { ...t.passStart } : { listed: 0, deleted: 0 };
+    // Stop listing a little before the deadline so that in-flight batches
+    // finish in time; past the deadline itself no request starts.
+    const deadline = o.deadline ?? Number.POSITIVE_INFINITY;
+    const reserve = Math.min(5_000, Math.max(0, (deadline - this.startedAt) * 0.2));
+    this.stopListingAt = deadline - reserve;
+    this.hardStopAt = deadline;
+  }
+
+  async execute(): Promise<PurgeResult> {
+    const facts = await inspectBucket(this.client, this.o.bucket);
+    if (!facts.exists) return this.result(null, true);
+    const bypass = (this.o.bypassGovernanceRetention ?? false) && facts.objectLockEnabled;
+    let passState = (this.o.resumeToken?.streams as PassState | undefined) ?? null;
+    const progress = this.o.onProgress ? setInterval(() => this.reportProgress(), PROGRESS_INTERVAL_MS) : undefined;
+    try {
+      for (;;) {
+        passState ??= { streams: await this.planPass(), pending: [] };
+        const outcome = await this.runPass(passState, bypass);
+        if (outcome.stopped) {
+          if (this.capReached) break;
+          return await this.finish(facts.objectLockEnabled, bypass, outcome.state);
+        }
+        passState = null;
+        if (!this.nextPassNeeded()) break;
+        this.pass++;
+        this.passStart = { listed: this.counts.listed, deleted: this.deletedTotal() };
+        // Failures are counted per pass: what the last pass could not delete is what remains.
+        this.counts.failed = 0;
+        this.errors = [];
+      }
+      return await this.finish(facts.objectLockEnabled, bypass, null);
+    } catch (err) {
+      if (isNoSuchBucket(err)) return this.result(null, true);
+      throw err;
+    } finally {
+      if (progress) clearInterval(progress);
+    }
+  }
+
+  private deletedTotal(): number {
+    return this.counts.deleted + this.counts.deleteMarkersDeleted;
+  }
+
+  private nextPassNeeded(): boolean {
+    if (this.mode !== 'purge' || this.dryRun) return false;
+    const listed = this.counts.listed - this.passStart.listed;
+    const deleted = this.deletedTotal() - this.passStart.deleted;
+    return listed > 0 && deleted > 0 && this.pass < (this.o.maxPasses ?? DEFAULT_MAX_PASSES);
+  }
+
+  private scopes(): string[] {
+    const given = [...new Set(this.o.prefixes ?? [])];
+    if (given.length === 0 || given.includes('')) return [''];
+    // A prefix inside another one would list its keys twice.
+    return given.filter((p) => !given.some((q) => q !== p && p.startsWith(q))).sort();
+  }
+
+  /**
+   * The first purge pass splits each scope into key ranges at its top-level
+   * "folders" and lists them in parallel. Later passes, retention runs and
+   * dry runs list each scope from its start in one stream.
+   */
+  private async planPass(): Promise<StreamState[]> {
+    const listConcurrency = this.o.listConcurrency ?? DEFAULT_LIST_CONCURRENCY;
+    const sharded = this.mode === 'purge' && this.pass === 1 && listConcurrency > 1;
+    const streams: StreamState[] = [];
+    for (const prefix of this.scopes()) {
+      const boundaries = sharded ? thinBoundaries(await discoverBoundaries(this.client, this.o.bucket, prefix), MAX_SHARDS - 1) : [];
+      for (const range of rangesFromBoundaries(prefix, boundaries)) {
+        streams.push({ range, cursor: null, held: null, selector: null });
+      }
+    }
+    return streams;
+  }
+
+  private rateFor(range: KeyRange): RateController {
+    const partition = range.after ?? range.prefix;
+    let rate = this.rates.get(partition);
+    if (!rate) {
+      rate = new RateController();
+      this.rates.set(partition, rate);
+    }
+    return rate;
+  }
+
+  private listingStopped(): boolean {
+    return this.capReached || Date.now() >= this.stopListingAt || this.o.signal?.aborted === true;
+  }
+
+  private async runPass(state: PassState, bypass: boolean): Promise<{ stopped: boolean; state: PassState }> {
+    const deleter = new BatchDeleter({
+      client: this.client,
+      bucket: this.o.bucket,
+      concurrency: this.o.concurrency ?? DEFAULT_CONCURRENCY,
+      bypassGovernanceRetention: bypass,
+      hardStopAt: this.hardStopAt,
+      signal: this.o.signal,
+      onDeleted: (e) => this.countDeleted(e),
+      onFailed: (f) => this.countFailed(f),
+      onThrottled: () => this.throttled++,
+    });
+    const pendingRate = new RateController();
+    const pending = state.pending.map(decodeEntry);
+    for (let i = 0; i < pending.length; i += MAX_KEYS_PER_DELETE) {
+      await deleter.submit(pending.slice(i, i + MAX_KEYS_PER_DELETE), pendingRate);
+    }
+    const queue = [...state.streams];
+    const unfinished: StreamState[] = [];
+    const workers = Math.max(1, Math.min(this.o.listConcurrency ?? DEFAULT_LIST_CONCURRENCY, queue.length));
+    await Promise.all(
+      Array.from({ length: workers }, async () => {
+        for (let s = queue.shift(); s; s = queue.shift()) {
+          const left = await this.runStream(s, deleter);
+          if (left) unfinished.push(left);
+        }
+      }),
+    );
+    await deleter.drain();
+    const stopped = unfinished.length > 0 || deleter.pending.length > 0 || this.capReached;
+    return { stopped, state: { streams: unfinished, pending: deleter.pending.map(encodeEntry) } };
+  }
+
+  /** Lists one range to its end (or until the run stops); returns its state if unfinished. */
+  private async runStream(state: StreamState, deleter: BatchDeleter): Promise<StreamState | null> {
+    const selector = this.selector(state.selector ?? undefined);
+    const rate = this.rateFor(state.range);
+    let cursor = state.cursor;
+    let held = state.held ? decodeEntry(state.held) : null;
+    let batch: VersionEntry[] = [];
+    const flush = async () => {
+      const full = batch;
+      batch = [];
+      await deleter.submit(full, rate);
+    };
+    const take = async (chosen: VersionEntry[]) => {
+      for (const entry of chosen) {
+        if (this.o.maxDeletions !== undefined && this.counts.selected >= this.o.maxDeletions) {
+          this.capReached = true;
+          return;
+        }
+        this.counts.selected++;
+        this.o.onSelected?.(entry);
+        if (this.dryRun) continue;
+        batch.push(entry);
+        if (batch.length >= MAX_KEYS_PER_DELETE) await flush();
+      }
+    };
+    for (;;) {
+      if (this.listingStopped()) {
+        await flush();
+        if (this.capReached) return null;
+        return { range: state.range, cursor, held: held ? encodeEntry(held) : null, selector: selector.snapshot() };
+      }
+      const page = await this.listWithRetries(state.range, cursor ?? {});
+      if (page === null) {
+        await flush();
+        return null;
+      }
+      this.counts.listed += page.entries.length;
+      const entries = [...page.entries];
+      if (held) entries.unshift(held);
+      if (page.next) {
+        held = entries.pop() ?? null;
+        cursor = page.next;
+      } else {
+        held = null;
+      }
+      for (const entry of entries) {
+        await take(selector.next(entry));
+        if (this.capReached) break;
+      }
+      if (!page.next && !this.capReached) {
+        await take(selector.end());
+        await flush();
+        return null;
+      }
+    }
+  }
+
+  /** Lists a page, retrying throttles until the run stops and other transient errors a few times. Null: the bucket is gone. */
+  private async listWithRetries(range: KeyRange, cursor: ListCursor): Promise<VersionPage | null> {
+    let transient = 0;
+    let throttles = 0;
+    for (;;) {
+      try {
+        return await listVersionPage(this.client, this.o.bucket, range, cursor);
+      } catch (err) {
+        if (isNoSuchBucket(err)) return null;
+        if (isThrottle(err) && !this.listingStopped()) {
+          this.throttled++;
+          await sleep(backoffMs(++throttles, 200, 5_000), this.o.signal);
+          continue;
+        }
+        if (isTransient(err) && ++transient < MAX_TRANSIENT_ATTEMPTS) {
+          await sleep(backoffMs(transient), this.o.signal);
+          continue;
+        }
+        throw err;
+      }
+    }
+  }
+
+  private countDeleted(e: VersionEntry): void {
+    if (e.isDeleteMarker) this.counts.deleteMarkersDeleted++;
+    else {
+      this.counts.deleted++;
+      this.counts.bytesDeleted += e.size;
+    }
+  }
+
+  private countFailed(f: DeleteFailure): void {
+    this.counts.failed++;
+    if (this.errors.length < MAX_REPORTED_ERRORS) this.errors.push(f);
+  }
+
+  private reportProgress(): void {
+    this.o.onProgress?.({
+      ...this.counts,
+      bucket: this.o.bucket,
+      pass: this.pass,
+      elapsedMs: Date.now() - this.startedAt,
+      throttled: this.throttled,
+    });
+  }
+
+  private async finish(objectLock: boolean, bypass: boolean, unfinished: PassState | null): Promise<PurgeResult> {
+    if (objectLock && this.errors.length > 0) {
+      this.errors = await explainLockFailures(this.client, this.o.bucket, this.errors, bypass);
+    }
+    this.reportProgress();
+    const token: ResumeToken | null = unfinished
+      ? {
+          v: 1,
+          bucket: this.o.bucket,
+          mode: this.mode,
+          pass: this.pass,
+          counts: { ...this.counts },
+          errors: this.errors,
+          streams: unfinished,
+          passStart: this.passStart,
+        }
+      : null;
+    return this.result(token, false);
+  }
+
+  private result(resumeToken: ResumeToken | null, bucketMissing: boolean): PurgeResult {
+    return {
+      ...this.counts,
+      bucket: this.o.bucket,
+      mode: this.mode,
+      dryRun: this.dryRun,
+      errors: this.errors,
+      durationMs: Date.now() - this.startedAt,
+      resumeToken,
+      bucketMissing,
+      capReached: this.capReached,
+      throttled: this.throttled,
+      passes: this.pass,
+    };
+  }
+}

@@ -1,0 +1,117 @@
+import { ListObjectVersionsCommand, type ListObjectVersionsCommandOutput, type S3Client } from '@aws-sdk/client-s3';
+import { MAX_KEYS_PER_LIST } from './constants';
+import { compareKeys } from './key-order';
+import type { VersionEntry } from './types';
+
+/** Where a listing continues from (S3's KeyMarker / VersionIdMarker). */
+export interface ListCursor {
+  readonly keyMarker?: string;
+  readonly versionIdMarker?: string;
+}
+
+/**
+ * A slice of the key space: keys under `prefix`, after `after` (exclusive)
+ * and up to `through` (inclusive). Consecutive ranges that share boundaries
+ * never overlap and never leave a gap.
+ */
+export interface KeyRange {
+  readonly prefix: string;
+  readonly after?: string;
+  readonly through?: string;
+}
+
+/** One page of a listing, in S3 order. */
+export interface VersionPage {
+  readonly entries: VersionEntry[];
+  /** Cursor of the next page; `null` when the range is exhausted. */
+  readonly next: ListCursor | null;
+}
+
+/** Decodes a value from an `EncodingType=url` response (S3 encodes spaces as `+`). */
+function decodeUrl(value: string): string {
+  return decodeURIComponent(value.replace(/\+/g, ' '));
+}
+
+/**
+ * Orders one page's versions and delete markers as S3 lists them: keys
+ * ascending, each key's current entry first, then newest first. The SDK
+ * returns versions and delete markers in two arrays, losing the true order;
+ * within a tie on LastModified, versions go first (moto's order).
+ */
+export function mergePageEntries(output: ListObjectVersionsCommandOutput): VersionEntry[] {
+  const decode = output.EncodingType === 'url' ? decodeUrl : (v: string) => v;
+  const versions: VersionEntry[] = (output.Versions ?? []).map((v) => ({
+    key: decode(v.Key ?? ''),
+    versionId: v.VersionId ?? 'null',
+    isDeleteMarker: false,
+    isLatest: v.IsLatest === true,
+    lastModified: v.LastModified ?? new Date(0),
+    size: v.Size ?? 0,
+  }));
+  const markers: VersionEntry[] = (output.DeleteMarkers ?? []).map((m) => ({
+    key: decode(m.Key ?? ''),
+    versionId: m.VersionId ?? 'null',
+    isDeleteMarker: true,
+    isLatest: m.IsLatest === true,
+    lastModified: m.LastModified ?? new Date(0),
+    size: 0,
+  }));
+  if (markers.length === 0) return versions;
+  if (versions.length === 0) return markers;
+  const merged: VersionEntry[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < versions.length || j < markers.length) {
+    if (j >= markers.length) merged.push(versions[i++]);
+    else if (i >= versions.length) merged.push(markers[j++]);
+    else merged.push(entryPrecedes(markers[j], versions[i]) ? markers[j++] : versions[i++]);
+  }
+  return merged;
+}
+
+function entryPrecedes(a: VersionEntry, b: VersionEntry): boolean {
+  const byKey = compareKeys(a.key, b.key);
+  if (byKey !== 0) return byKey < 0;
+  if (a.isLatest !== b.isLatest) return a.isLatest;
+  return a.lastModified.getTime() > b.lastModified.getTime();
+}
+
+/** Lists one page of `range`, starting at `cursor`. */
+export async function listVersionPage(
+  client: S3Client,
+  bucket: string,
+  range: KeyRange,
+  cursor: ListCursor,
+  abortSignal?: AbortSignal,
+): Promise<VersionPage> {
+  const keyMarker = cursor.keyMarker ?? range.after;
+  const output = await client.send(
+    new ListObjectVersionsCommand({
+      Bucket: bucket,
+      Prefix: range.prefix || undefined,
+      KeyMarker: keyMarker,
+      VersionIdMarker: cursor.keyMarker !== undefined ? cursor.versionIdMarker : undefined,
+      MaxKeys: MAX_KEYS_PER_LIST,
+      EncodingType: 'url',
+    }),
+    { abortSignal },
+  );
+  let entries = mergePageEntries(output);
+  let exhausted = output.IsTruncated !== true;
+  if (range.through !== undefined) {
+    const through = range.through;
+    const firstBeyond = entries.findIndex((e) => compareKeys(e.key, through) > 0);
+    if (firstBeyond >= 0) {
+      entries = entries.slice(0, firstBeyond);
+      exhausted = true;
+    }
+  }
+  if (exhausted) return { entries, next: null };
+  const decode = output.EncodingType === 'url' ? decodeUrl : (v: string) => v;
+  const last = entries[entries.length - 1];
+  // NextKeyMarker is authoritative; fall back to the last entry if a store omits it.
+  const next: ListCursor = output.NextKeyMarker !== undefined
+    ? { keyMarker: decode(output.NextKeyMarker), versionIdMarker: output.NextVersionIdMarker }
+    : { keyMarker: last?.key, versionIdMarker: last?.versionId };
+  return { entries, next };
+}
