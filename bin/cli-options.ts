@@ -1,0 +1,35 @@
+import { InvalidArgumentError } from 'commander';
+import { parseDuration } from '../lambda/duration';
+
+/** Parses a whole number within bounds, for commander options. */
+export function integerOption(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
+  return (value: string): number => {
+    if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`${name} must be a whole number, got "${value}".`);
+    const n = Number(value);
+    if (n < min || n > max) throw new InvalidArgumentError(`${name} must be from ${min} to ${max}, got ${n}.`);
+    return n;
+  };
+}
+
+/** Parses `45s`, `90m`, `12h`, `30d` into milliseconds. */
+export function durationOption(value: string): number {
+  try {
+    return parseDuration(value);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+}
+
+/** Parses an ISO-8601 instant. */
+export function instantOption(value: string): Date {
+  const date = new Date(value);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(date.getTime())) {
+    throw new InvalidArgumentError(`expected an ISO-8601 date or time such as 2027-01-31 or 2027-01-31T12:00:00Z, got "${value}".`);
+  }
+  return date;
+}
+
+/** Collects a repeatable option into an array. */
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}

@@ -1,0 +1,74 @@
+import type { PurgeResult } from '../lambda/purge-types';
+import type { PrefixReport } from '../lambda/prefix-report';
+
+/** The `--json` object: the stable fields of the CLI contract, then extras. */
+export function jsonReport(result: PurgeResult, report?: PrefixReport): Record<string, unknown> {
+  const base: Record<string, unknown> = {
+    bucket: result.bucket,
+    mode: result.mode,
+    dryRun: result.dryRun,
+    listed: result.listed,
+    selected: result.selected,
+    deleted: result.deleted,
+    deleteMarkersDeleted: result.deleteMarkersDeleted,
+    bytesDeleted: result.bytesDeleted,
+    failed: result.failed,
+    errors: result.errors,
+    durationMs: result.durationMs,
+    resumeToken: result.resumeToken,
+  };
+  if (result.mode === 'retain') {
+    base.byPrefix = report?.byPrefix ?? {};
+    base.capReached = result.capReached;
+  }
+  return { ...base, bucketMissing: result.bucketMissing, throttled: result.throttled, passes: result.passes };
+}
+
+function bytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = n;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
+}
+
+/** A short human summary for the terminal or a log. */
+export function humanReport(result: PurgeResult, report?: PrefixReport): string {
+  const lines: string[] = [];
+  const target = `s3://${result.bucket}`;
+  if (result.bucketMissing) return `${target} does not exist: nothing to delete.`;
+  const what = result.mode === 'retain' ? 'Retention' : 'Purge';
+  const secs = (result.durationMs / 1000).toFixed(1);
+  if (result.dryRun) {
+    lines.push(`${what} dry run of ${target} (${secs} s): nothing was deleted.`);
+    lines.push(`  listed           ${result.listed}`);
+    lines.push(`  would delete     ${result.selected}`);
+  } else {
+    lines.push(`${what} of ${target} (${secs} s, ${result.passes} pass${result.passes === 1 ? '' : 'es'}):`);
+    lines.push(`  listed           ${result.listed}`);
+    lines.push(`  deleted versions ${result.deleted} (${bytes(result.bytesDeleted)})`);
+    lines.push(`  deleted markers  ${result.deleteMarkersDeleted}`);
+    lines.push(`  failed           ${result.failed}`);
+    if (result.throttled > 0) lines.push(`  throttled (503)  ${result.throttled}`);
+  }
+  if (report && Object.keys(report.byPrefix).length > 0) {
+    lines.push('  by prefix:');
+    for (const [prefix, t] of Object.entries(report.byPrefix).sort()) {
+      lines.push(`    ${prefix || '(no prefix)'}  ${t.versions} versions (${bytes(t.bytes)}), ${t.deleteMarkers} delete markers`);
+    }
+    if (result.dryRun && report.sample.length > 0) {
+      lines.push('  sample:');
+      for (const s of report.sample) lines.push(`    ${s.key}  ${s.versionId}${s.isDeleteMarker ? '  (delete marker)' : ''}`);
+    }
+  }
+  if (result.capReached) lines.push(`  stopped at the --max-deletions cap; the next run continues.`);
+  for (const e of result.errors.slice(0, 10)) lines.push(`  ! ${e.key} (${e.versionId}): ${e.code}: ${e.message}`);
+  if (result.failed > result.errors.slice(0, 10).length) lines.push(`  … ${result.failed - Math.min(10, result.errors.length)} more failures (use --json for the first 100)`);
+  if (result.resumeToken) {
+    lines.push(`  stopped before the end; continue with --resume-token '${JSON.stringify(result.resumeToken)}'`);
+  }
+  return lines.join('\n');
+}
