@@ -1,0 +1,27 @@
+import { RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import type { Construct } from 'constructs';
+import { VersionPurger } from '../lib';
+
+/**
+ * Example: a versioned bucket that is emptied, every version and delete
+ * marker, when the stack is deleted.
+ */
+export class ExampleStack extends Stack {
+  /** The bucket the purger empties on stack deletion. */
+  public readonly bucket: s3.Bucket;
+  /** The purger. */
+  public readonly purger: VersionPurger;
+
+  constructor(scope: Construct, id: string, props?: StackProps) {
+    super(scope, id, props);
+    this.bucket = new s3.Bucket(this, 'Data', {
+      versioned: true,
+      removalPolicy: RemovalPolicy.DESTROY,
+      enforceSSL: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      encryption: s3.BucketEncryption.S3_MANAGED,
+    });
+    this.purger = new VersionPurger(this, 'Purger', { bucket: this.bucket });
+  }
+}

@@ -1,0 +1,344 @@
+import {
+  Annotations,
+  Aspects,
+  CfnDeletionPolicy,
+  CustomResource,
+  Duration,
+  type IAspect,
+  Stack,
+  Tags,
+  Token,
+  Validations,
+} from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct, type IConstruct } from 'constructs';
+import { PROPERTY, PURGE_TAG_KEY, PURGE_TAG_VALUE, RESOURCE_TYPE } from '../lambda/resource-contract';
+import { VersionPurgerProvider } from './version-purger-provider';
+import { VersionPurgerValidationError } from './validation-error';
+
+/** CloudFormation's limit on a custom resource's ServiceTimeout (s). */
+const MAX_SERVICE_TIMEOUT_SECONDS = 3600;
+/** Default serviceTimeout: CloudFormation's maximum. */
+export const DEFAULT_SERVICE_TIMEOUT = Duration.seconds(MAX_SERVICE_TIMEOUT_SECONDS);
+/** Lambda's memory range (MB). */
+const MIN_MEMORY_MB = 128;
+const MAX_MEMORY_MB = 10_240;
+/** Lambda's timeout range (s). */
+const MAX_TIMEOUT_SECONDS = 900;
+/** Oldest Node.js major the handler bundle runs on. */
+const MIN_NODE_MAJOR = 22;
+
+/**
+ * Properties for `VersionPurger`.
+ */
+export interface VersionPurgerProps {
+  /**
+   * The bucket to empty when the stack is deleted. It must be defined in the
+   * same stack (`new s3.Bucket(...)`) and, with `purgeOnDelete`, have
+   * `removalPolicy: RemovalPolicy.DESTROY`.
+   *
+   * Imported buckets (`s3.Bucket.fromBucketName` and friends) and buckets of
+   * other stacks are refused while `purgeOnDelete` is true: CloudFormation
+   * cannot tag them, and without the tag removing the construct could not be
+   * told apart from deleting the stack.
+   */
+  readonly bucket: s3.IBucket;
+
+  /**
+   * Empty the bucket when this resource is deleted (stack deletion). When
+   * false, the bucket is not tagged, the function gets no permissions on it,
+   * and Delete leaves it as it is.
+   * @default true
+   */
+  readonly purgeOnDelete?: boolean;
+
+  /**
+   * Before purging, add a statement to the bucket policy that denies
+   * `s3:PutObject` to everyone (Sid `VersionPurgerDenyWrites`), so that late
+   * writers cannot refill the bucket while it is emptied. Other statements
+   * are kept.
+   * @default true
+   */
+  readonly fenceWrites?: boolean;
+
+  /**
+   * Delete versions under GOVERNANCE-mode Object Lock retention, by sending
+   * `x-amz-bypass-governance-retention` (only to Object Lock buckets) and
+   * granting `s3:BypassGovernanceRetention`. COMPLIANCE retention and legal
+   * holds can never be bypassed: such versions make the deletion fail with a
+   * clear reason.
+   * @default false
+   */
+  readonly bypassGovernanceRetention?: boolean;
+
+  /**
+   * How long CloudFormation waits for the purge (the custom resource's
+   * `ServiceTimeout`), from 1 second to 1 hour. A purge that needs longer
+   * answers FAILED shortly before the limit, saying how far it got; retrying
+   * the stack deletion continues it.
+   * @default Duration.hours(1)
+   */
+  readonly serviceTimeout?: Duration;
+
+  /**
+   * Memory of the shared handler function (MB, 128 to 10,240). Shared by
+   * every `VersionPurger` in the stack: set it on all of them alike, or on
+   * the first one only.
+   * @default 1024
+   */
+  readonly memorySize?: number;
+
+  /**
+   * Timeout of one handler invocation (1 second to 15 minutes). A purge that
+   * needs longer continues in a new invocation. Shared like `memorySize`.
+   * @default Duration.minutes(15)
+   */
+  readonly timeout?: Duration;
+
+  /**
+   * Runtime of the handler function: Node.js 22 or later. Shared like
+   * `memorySize`.
+   * @default lambda.Runtime.NODEJS_24_X
+   */
+  readonly runtime?: lambda.Runtime;
+
+  /**
+   * Retention of the handler's log group. Shared like `memorySize`.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/**
+ * Empties a versioned S3 bucket (every version and delete marker) when the
+ * stack is deleted, before CloudFormation deletes the bucket.
+ *
+ * One Lambda function per stack serves every `VersionPurger` in it. On Delete
+ * it checks that the bucket still carries the `cdk-version-purger:purge-on-delete`
+ * tag, denies new writes in the bucket policy, then deletes in passes until
+ * a listing comes back empty. Purges longer than one invocation continue in
+ * new invocations; the answer to CloudFormation comes once, at the end.
+ * Create and Update never delete anything.
+ *
+ * @example
+ * const bucket = new s3.Bucket(this, 'Data', { versioned: true, removalPolicy: RemovalPolicy.DESTROY });
+ * new VersionPurger(this, 'Purger', { bucket });
+ */
+export class VersionPurger extends Construct {
+  /** The bucket this construct purges. */
+  public readonly bucket: s3.IBucket;
+  /** The stack's shared handler function. */
+  public readonly handlerFunction: lambda.IFunction;
+  /** The `Custom::VersionPurger` resource. */
+  public readonly customResource: CustomResource;
+  /**
+   * The policy on the shared role that lets the handler purge this bucket;
+   * undefined when `purgeOnDelete` is false.
+   */
+  public readonly bucketPolicy?: iam.Policy;
+
+  constructor(scope: Construct, id: string, props: VersionPurgerProps) {
+    super(scope, id);
+    const purgeOnDelete = props.purgeOnDelete ?? true;
+    const fenceWrites = props.fenceWrites ?? true;
+    const bypassGovernanceRetention = props.bypassGovernanceRetention ?? false;
+    const serviceTimeout = props.serviceTimeout ?? DEFAULT_SERVICE_TIMEOUT;
+
+    this.validateFunctionSettings(props);
+    validateServiceTimeout(this, serviceTimeout);
+    const cfnBucket = purgeOnDelete ? this.validateOwnedBucket(props.bucket) : undefined;
+
+    this.bucket = props.bucket;
+    const provider = VersionPurgerProvider.getOrCreate(this, {
+      memorySize: props.memorySize,
+      timeout: props.timeout,
+      runtime: props.runtime,
+      logRetention: props.logRetention,
+    });
+    this.handlerFunction = provider.function;
+
+    if (purgeOnDelete) {
+      this.bucketPolicy = this.grantPurge(provider, props.bucket, { fenceWrites, bypassGovernanceRetention });
+      Tags.of(props.bucket).add(PURGE_TAG_KEY, PURGE_TAG_VALUE);
+    }
+
+    this.customResource = new CustomResource(this, 'Resource', {
+      serviceToken: provider.function.functionArn,
+      resourceType: RESOURCE_TYPE,
+      serviceTimeout,
+      properties: {
+        [PROPERTY.bucketName]: props.bucket.bucketName,
+        [PROPERTY.purgeOnDelete]: String(purgeOnDelete),
+        [PROPERTY.fenceWrites]: String(fenceWrites),
+        [PROPERTY.bypassGovernanceRetention]: String(bypassGovernanceRetention),
+      },
+    });
+    // Deleted before everything the handler needs while it purges.
+    this.customResource.node.addDependency(provider.selfInvokePolicy);
+    if (this.bucketPolicy) this.customResource.node.addDependency(this.bucketPolicy);
+
+    if (cfnBucket) {
+      // A bucket policy added after this construct (addToResourcePolicy) must
+      // also outlive the purge, or its deletion would drop the write fence.
+      Aspects.of(this).add(new DependOnBucketPolicy(this, props.bucket));
+      this.node.addValidation({ validate: () => deletionPolicyErrors(cfnBucket) });
+    }
+  }
+
+  /** Checks memory, timeout and runtime against Lambda's limits (tokens are skipped). */
+  private validateFunctionSettings(props: VersionPurgerProps): void {
+    const { memorySize, timeout, runtime } = props;
+    if (memorySize !== undefined && !Token.isUnresolved(memorySize)) {
+      if (!Number.isInteger(memorySize) || memorySize < MIN_MEMORY_MB || memorySize > MAX_MEMORY_MB) {
+        throw new VersionPurgerValidationError(
+          this,
+          `memorySize must be a whole number of MB from ${MIN_MEMORY_MB} to ${MAX_MEMORY_MB}, got ${memorySize}.`,
+        );
+      }
+    }
+    if (timeout !== undefined && !timeout.isUnresolved()) {
+      const seconds = timeout.toSeconds({ integral: false });
+      if (seconds < 1 || seconds > MAX_TIMEOUT_SECONDS) {
+        throw new VersionPurgerValidationError(
+          this,
+          `timeout must be from 1 second to 15 minutes (Lambda's limit), got ${timeout.toHumanString()}.`,
+        );
+      }
+    }
+    if (runtime !== undefined) {
+      const match = /^nodejs(\d+)/.exec(runtime.name);
+      if (!match || Number(match[1]) < MIN_NODE_MAJOR) {
+        throw new VersionPurgerValidationError(
+          this,
+          `runtime must be Node.js ${MIN_NODE_MAJOR} or later (the handler is a Node.js bundle), got ${runtime.name}.`,
+        );
+      }
+    }
+  }
+
+  /**
+   * Checks that the bucket is defined in this stack and will be deleted with
+   * it; warns when it is not versioned. Returns its CfnBucket.
+   */
+  private validateOwnedBucket(bucket: s3.IBucket): s3.CfnBucket {
+    const cfnBucket = bucket.node.defaultChild;
+    if (!(cfnBucket instanceof s3.CfnBucket)) {
+      throw new VersionPurgerValidationError(
+        this,
+        `bucket ${bucket.node.path} is imported (not defined with new s3.Bucket in this app). VersionPurger refuses ` +
+          `imported buckets because CloudFormation cannot tag them, and the tag is what keeps the removal of this ` +
+          `construct from emptying the bucket. Define the bucket in this stack, use the version-purger CLI, or set ` +
+          `purgeOnDelete: false.`,
+      );
+    }
+    if (Stack.of(cfnBucket) !== Stack.of(this)) {
+      throw new VersionPurgerValidationError(
+        this,
+        `bucket ${bucket.node.path} belongs to stack ${Stack.of(cfnBucket).stackName}, not ${Stack.of(this).stackName}. ` +
+          'A VersionPurger must be in the stack that deletes the bucket: create it in the bucket\'s stack.',
+      );
+    }
+    const errors = deletionPolicyErrors(cfnBucket);
+    if (errors.length > 0) throw new VersionPurgerValidationError(this, errors[0]);
+
+    const versioning = cfnBucket.versioningConfiguration;
+    if (!Token.isUnresolved(versioning)) {
+      const status = (versioning as s3.CfnBucket.VersioningConfigurationProperty | undefined)?.status;
+      if (status !== 'Enabled' && !Token.isUnresolved(status)) {
+        Annotations.of(this).addWarningV2(
+          'cdk-version-purger:bucketNotVersioned',
+          `bucket ${bucket.node.path} is not versioned. VersionPurger still empties it on delete, but ` +
+            "aws-cdk-lib's autoDeleteObjects would do for a bucket without versions.",
+        );
+      }
+    }
+    return cfnBucket;
+  }
+
+  /**
+   * Attaches to the shared role a policy for this bucket only. It is a
+   * resource of this construct, so removing the construct deletes the policy
+   * after the custom resource (which depends on it), never before.
+   */
+  private grantPurge(
+    provider: VersionPurgerProvider,
+    bucket: s3.IBucket,
+    options: { fenceWrites: boolean; bypassGovernanceRetention: boolean },
+  ): iam.Policy {
+    const bucketActions = [
+      's3:GetBucketObjectLockConfiguration',
+      's3:GetBucketTagging',
+      's3:GetBucketVersioning',
+      's3:ListBucket',
+      's3:ListBucketVersions',
+      ...(options.fenceWrites ? ['s3:GetBucketPolicy', 's3:PutBucketPolicy'] : []),
+    ];
+    const objectActions = [
+      's3:DeleteObject',
+      's3:DeleteObjectVersion',
+      's3:GetObjectLegalHold',
+      's3:GetObjectRetention',
+      ...(options.bypassGovernanceRetention ? ['s3:BypassGovernanceRetention'] : []),
+    ];
+    const policy = new iam.Policy(this, 'HandlerPolicy', {
+      roles: [provider.role],
+      statements: [
+        new iam.PolicyStatement({ actions: bucketActions, resources: [bucket.bucketArn] }),
+        new iam.PolicyStatement({ actions: objectActions, resources: [bucket.arnForObjects('*')] }),
+      ],
+    });
+    // cdk-nag (AwsSolutions-IAM5) reports the object ARN's wildcard.
+    const cfnBucket = bucket.node.defaultChild as s3.CfnBucket;
+    const logicalId = Stack.of(this).resolve(cfnBucket.logicalId) as string;
+    Validations.of(policy).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${logicalId}.Arn>/*]`,
+      reason:
+        'Object-level actions (DeleteObjectVersion, GetObjectRetention, ...) apply to object ARNs; ' +
+        'the wildcard covers the objects of this one bucket, which the handler must empty.',
+    });
+    return policy;
+  }
+}
+
+/** Refuses a serviceTimeout outside CloudFormation's 1 to 3,600 seconds. */
+function validateServiceTimeout(scope: IConstruct, serviceTimeout: Duration): void {
+  if (serviceTimeout.isUnresolved()) return;
+  const seconds = serviceTimeout.toSeconds({ integral: false });
+  if (!Number.isInteger(seconds) || seconds < 1 || seconds > MAX_SERVICE_TIMEOUT_SECONDS) {
+    throw new VersionPurgerValidationError(
+      scope,
+      `serviceTimeout must be a whole number of seconds from 1 to ${MAX_SERVICE_TIMEOUT_SECONDS} ` +
+        `(CloudFormation's limit), got ${serviceTimeout.toHumanString()}.`,
+    );
+  }
+}
+
+/** Errors when the bucket would not be deleted with the stack (its DeletionPolicy is not Delete). */
+function deletionPolicyErrors(cfnBucket: s3.CfnBucket): string[] {
+  const policy = cfnBucket.cfnOptions.deletionPolicy;
+  if (policy === undefined || policy === CfnDeletionPolicy.DELETE) return [];
+  return [
+    `bucket ${cfnBucket.node.scope?.node.path ?? cfnBucket.node.path} has DeletionPolicy ${policy}; purging it ` +
+      'on stack deletion needs removalPolicy: RemovalPolicy.DESTROY on the bucket (or purgeOnDelete: false).',
+  ];
+}
+
+/**
+ * Makes the custom resource depend on the bucket's policy, whenever that
+ * policy was created, so that CloudFormation deletes the policy only after
+ * the purge; otherwise its deletion could remove the write fence mid-purge.
+ */
+class DependOnBucketPolicy implements IAspect {
+  constructor(
+    private readonly purger: VersionPurger,
+    private readonly bucket: s3.IBucket,
+  ) {}
+
+  public visit(node: IConstruct): void {
+    if (node !== this.purger || !this.bucket.policy) return;
+    this.purger.customResource.node.addDependency(this.bucket.policy);
+  }
+}
