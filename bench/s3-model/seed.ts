@@ -23,6 +23,8 @@ export interface SeedSpec {
   readonly versionIntervalMs?: number;
   /** Bucket tags, e.g. { "aws-cdk:auto-delete-objects": "true" } for the CDK handler. */
   readonly tags?: Readonly<Record<string, string>>;
+  /** Bucket policy JSON text. */
+  readonly policy?: string;
 }
 
 export interface SeedResult {
@@ -145,6 +147,7 @@ export function seedBucket(store: ModelStore, spec: SeedSpec): SeedResult {
   const bucket = store.replaceBucket(spec.bucket);
   bucket.versioning = 'Enabled';
   if (spec.tags) bucket.tags = Object.entries(spec.tags).map(([key, value]) => ({ key, value }));
+  if (spec.policy !== undefined) bucket.policy = spec.policy;
 
   bucket.loadSorted(entries, objectVersions, deleteMarkers);
 
