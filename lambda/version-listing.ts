@@ -98,6 +98,12 @@ export async function listVersionPage(
   );
   let entries = mergePageEntries(output);
   let exhausted = output.IsTruncated !== true;
+  if (range.after !== undefined && cursor.keyMarker === undefined) {
+    // S3 starts after KeyMarker; moto starts at it (and drops one entry), so
+    // enforce the range's lower bound here rather than trust the server.
+    const after = range.after;
+    entries = entries.filter((e) => compareKeys(e.key, after) > 0);
+  }
   if (range.through !== undefined) {
     const through = range.through;
     const firstBeyond = entries.findIndex((e) => compareKeys(e.key, through) > 0);
