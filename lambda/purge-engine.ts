@@ -165,11 +165,14 @@ class PurgeRun {
   /**
    * The first purge pass splits each scope into key ranges at its top-level
    * "folders" and lists them in parallel. Later passes, retention runs and
-   * dry runs list each scope from its start in one stream.
+   * dry runs list each scope from its start in one stream: a range starts
+   * with a bare KeyMarker, which some S3-compatible servers get wrong (moto
+   * skips the first entry after it), and only a purge has a confirming pass
+   * from the start to catch what such a server left out.
    */
   private async planPass(): Promise<StreamState[]> {
     const listConcurrency = this.o.listConcurrency ?? DEFAULT_LIST_CONCURRENCY;
-    const sharded = this.mode === 'purge' && this.pass === 1 && listConcurrency > 1;
+    const sharded = this.mode === 'purge' && !this.dryRun && this.pass === 1 && listConcurrency > 1;
     const streams: StreamState[] = [];
     for (const prefix of this.scopes()) {
       const boundaries = sharded ? thinBoundaries(await discoverBoundaries(this.client, this.o.bucket, prefix), MAX_SHARDS - 1) : [];
