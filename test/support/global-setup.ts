@@ -7,5 +7,6 @@ export default async function globalSetup(): Promise<void> {
   process.env.AWS_ACCESS_KEY_ID ??= 'testing';
   process.env.AWS_SECRET_ACCESS_KEY ??= 'testing';
   process.env.AWS_REGION ??= 'us-east-1';
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   (globalThis as { __localS3?: unknown }).__localS3 = s3;
 }
