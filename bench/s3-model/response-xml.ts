@@ -2,7 +2,7 @@ import type { Bucket } from './bucket';
 import type { S3Error } from './errors';
 import type { ListObjectsPage } from './list-objects';
 import type { ListVersionsPage, ListVersionsQuery } from './list-versions';
-import { element, S3_NAMESPACE, XML_DECLARATION } from './xml';
+import { element, escapeXml, S3_NAMESPACE, XML_DECLARATION } from './xml';
 
 const OWNER_ID = '75aa57f09aa0c8caeab4f8c24e99d10f8e7faeebf76c078efc7c6caea54ba06a';
 const OWNER = `<Owner><ID>${OWNER_ID}</ID><DisplayName>model</DisplayName></Owner>`;
@@ -19,8 +19,18 @@ function document(root: string, inner: string): string {
   return `${XML_DECLARATION}<${root} xmlns="${S3_NAMESPACE}">${inner}</${root}>`;
 }
 
+// Seeded versions share a handful of timestamps; formatting each one anew dominated list rendering.
+const isoTimeCache = new Map<number, string>();
+const ISO_TIME_CACHE_LIMIT = 10_000;
+
 function isoTime(ms: number): string {
-  return new Date(ms).toISOString();
+  let text = isoTimeCache.get(ms);
+  if (text === undefined) {
+    if (isoTimeCache.size >= ISO_TIME_CACHE_LIMIT) isoTimeCache.clear();
+    text = new Date(ms).toISOString();
+    isoTimeCache.set(ms, text);
+  }
+  return text;
 }
 
 export function errorXml(error: S3Error, resource: string, requestId: string): string {
@@ -44,18 +54,31 @@ export function listVersionsXml(bucket: string, query: ListVersionsQuery, page: 
   if (query.delimiter) parts.push(element('Delimiter', encodeKey(query.delimiter)));
   if (urlEncoded) parts.push(element('EncodingType', 'url'));
   parts.push(element('IsTruncated', page.isTruncated));
+  // Consecutive entries mostly share a key and an ETag, so their escaped forms are reused.
+  let lastKey: string | undefined;
+  let keyXml = '';
+  let lastEtag: string | undefined;
+  let etagXml = '';
   for (const entry of page.entries) {
     if ('commonPrefix' in entry) {
       parts.push(`<CommonPrefixes>${element('Prefix', encodeKey(entry.commonPrefix))}</CommonPrefixes>`);
       continue;
     }
     const v = entry.version;
-    const common = element('Key', encodeKey(v.key)) + element('VersionId', v.versionId) + element('IsLatest', v.isLatest) + element('LastModified', isoTime(v.lastModifiedMs));
-    parts.push(
-      v.isDeleteMarker
-        ? `<DeleteMarker>${common}${OWNER}</DeleteMarker>`
-        : `<Version>${common}${element('ETag', v.etag)}${element('Size', v.size)}<StorageClass>STANDARD</StorageClass>${OWNER}</Version>`,
-    );
+    if (v.key !== lastKey) {
+      lastKey = v.key;
+      keyXml = escapeXml(encodeKey(v.key));
+    }
+    const common = `<Key>${keyXml}</Key><VersionId>${escapeXml(v.versionId)}</VersionId><IsLatest>${v.isLatest}</IsLatest><LastModified>${isoTime(v.lastModifiedMs)}</LastModified>`;
+    if (v.isDeleteMarker) {
+      parts.push(`<DeleteMarker>${common}${OWNER}</DeleteMarker>`);
+      continue;
+    }
+    if (v.etag !== lastEtag) {
+      lastEtag = v.etag;
+      etagXml = escapeXml(v.etag);
+    }
+    parts.push(`<Version>${common}<ETag>${etagXml}</ETag><Size>${v.size}</Size><StorageClass>STANDARD</StorageClass>${OWNER}</Version>`);
   }
   return document('ListVersionsResult', parts.join(''));
 }

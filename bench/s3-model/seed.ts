@@ -48,7 +48,7 @@ class KeyWriter {
   private readonly digitsAt: number;
 
   constructor(
-    private readonly head: string,
+    head: string,
     private readonly width: number,
   ) {
     this.buffer = Buffer.from(head + '0'.repeat(width), 'latin1');

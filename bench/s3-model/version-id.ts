@@ -32,13 +32,22 @@ function unscramble(left: number, right: number): number {
   return left * 2 ** HALF_BITS + right;
 }
 
+const BASE64URL_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
+/** Four base64url characters for 24 bits (the same text Buffer's base64url gives for 3 bytes). */
+function base64url24(bits: number): string {
+  return (
+    BASE64URL_ALPHABET[(bits >>> 18) & 63] +
+    BASE64URL_ALPHABET[(bits >>> 12) & 63] +
+    BASE64URL_ALPHABET[(bits >>> 6) & 63] +
+    BASE64URL_ALPHABET[bits & 63]
+  );
+}
+
 /** The public id of the version with sequence number `seq` (an integer below 2^48). */
 export function encodeVersionId(seq: number): string {
   const [left, right] = scramble(seq);
-  const bytes = Buffer.alloc(6);
-  bytes.writeUIntBE(left, 0, 3);
-  bytes.writeUIntBE(right, 3, 3);
-  return bytes.toString('base64url') + INSTANCE_TAIL;
+  return base64url24(left) + base64url24(right) + INSTANCE_TAIL;
 }
 
 /** The sequence number behind a non-null id, or undefined when the id is not one this model issued. */
