@@ -230,7 +230,7 @@ describe('retentionSelector: noncurrent delete markers', () => {
     expect(selected).toEqual(['k@dm1']);
   });
 
-  it('deletes noncurrent delete markers but keeps noncurrent versions when expiredDeleteMarkers is the only rule', () => {
+  it('deletes noncurrent delete markers, keeps noncurrent versions, when expiredDeleteMarkers is the only rule', () => {
     // GIVEN a current version above a marker and an old version
     const entries = keyHistory('k', [
       { id: 'v2', at: 2 },
@@ -464,7 +464,14 @@ describe('retentionSelector: snapshot and restore', () => {
   it('keeps its snapshot the same size whatever the number of versions of a key', () => {
     // GIVEN a hot key with 100,000 noncurrent versions
     const selector = retentionSelector({ keepNoncurrentVersions: 3 }, day(0))();
-    const current: VersionEntry = { key: 'hot', versionId: 'v', isDeleteMarker: false, isLatest: true, lastModified: day(-1), size: 1 };
+    const current: VersionEntry = {
+      key: 'hot',
+      versionId: 'v',
+      isDeleteMarker: false,
+      isLatest: true,
+      lastModified: day(-1),
+      size: 1,
+    };
     selector.next(current);
     const sizeAfterOne = JSON.stringify(selector.snapshot()).length;
     let deleted = 0;
@@ -515,7 +522,16 @@ describe('validateRetentionPolicy', () => {
     ['an age rule alone', { noncurrentVersionsOlderThanMs: 0 }],
     ['a count rule alone', { keepNoncurrentVersions: 0 }],
     ['expiredDeleteMarkers alone', { expiredDeleteMarkers: true }],
-    ['every field', { noncurrentVersionsOlderThanMs: 1, keepNoncurrentVersions: 1000, expiredDeleteMarkers: false, prefixes: ['a/'], exclude: ['b', '*.tmp'] }],
+    [
+      'every field',
+      {
+        noncurrentVersionsOlderThanMs: 1,
+        keepNoncurrentVersions: 1000,
+        expiredDeleteMarkers: false,
+        prefixes: ['a/'],
+        exclude: ['b', '*.tmp'],
+      },
+    ],
   ])('accepts %s', (_, policy) => {
     expect(() => validateRetentionPolicy(policy)).not.toThrow();
   });
@@ -529,7 +545,7 @@ describe('validateRetentionPolicy', () => {
     ['a string keep', { keepNoncurrentVersions: '3' }, /keepNoncurrentVersions/],
     ['a negative duration', { noncurrentVersionsOlderThanMs: -1 }, /noncurrentVersionsOlderThanMs must be/],
     ['a NaN duration', { noncurrentVersionsOlderThanMs: Number.NaN }, /noncurrentVersionsOlderThanMs/],
-    ['an infinite duration', { noncurrentVersionsOlderThanMs: Number.POSITIVE_INFINITY }, /noncurrentVersionsOlderThanMs/],
+    ['an infinite duration', { noncurrentVersionsOlderThanMs: Infinity }, /noncurrentVersionsOlderThanMs/],
     ['a non-boolean expiredDeleteMarkers', { expiredDeleteMarkers: 'yes' }, /expiredDeleteMarkers must be a boolean/],
     ['an empty prefix', { keepNoncurrentVersions: 1, prefixes: [''] }, /Invalid prefix ""/],
     ['an empty prefix list', { keepNoncurrentVersions: 1, prefixes: [] }, /prefixes must not be empty/],
