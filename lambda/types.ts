@@ -16,7 +16,7 @@ export interface VersionEntry {
  * listing in S3 order (keys ascending, each key's entries newest first) and
  * deletes whatever the selector returns. A selector may hold entries back
  * until it has seen the rest of their key; it must return them at the latest
- * from `endKey` or `end`.
+ * when the next key's first entry arrives, or from `end`.
  *
  * Selectors are stateful per listing stream. `snapshot()` returns a
  * JSON-serialisable state that a later run restores through the factory, so
