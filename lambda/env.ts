@@ -11,7 +11,7 @@ export interface HandlerEnv {
   readonly safetyMarginMs: number;
   /**
    * Part of the custom resource's serviceTimeout budget kept free for the
-   * final estimate and the answer. Capped at a tenth of the budget.
+   * final estimate and the answer. Capped at a quarter of the budget.
    * @default 30000
    */
   readonly answerReserveMs: number;

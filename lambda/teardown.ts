@@ -346,7 +346,7 @@ async function estimateRemaining(
     do {
       const page = await deps.s3.send(
         new ListObjectVersionsCommand({ Bucket: bucket, KeyMarker: keyMarker, VersionIdMarker: versionIdMarker, MaxKeys: 1000 }),
-        { abortSignal: AbortSignal.timeout(Math.max(1, until - now())) },
+        { abortSignal: AbortSignal.timeout(Math.max(1, Math.ceil(until - now()))) },
       );
       count += (page.Versions?.length ?? 0) + (page.DeleteMarkers?.length ?? 0);
       if (!page.IsTruncated) return { count, complete: true };
@@ -356,6 +356,7 @@ async function estimateRemaining(
     return { count, complete: false };
   } catch (err) {
     if (isNoSuchBucket(err)) return { count: 0, complete: true };
+    deps.logger.warn('Could not finish estimating what remains', { bucket, counted: count, error: describeError(err) });
     return count > 0 ? { count, complete: false } : undefined;
   }
 }
@@ -386,7 +387,9 @@ function outOfTimeReason(
     estimate === undefined
       ? 'how many remain is unknown'
       : estimate.complete
-        ? `about ${plural(estimate.count, 'version or delete marker', 'versions and delete markers')} remain`
+        ? estimate.count === 1
+          ? 'about 1 version or delete marker remains'
+          : `about ${fmt(estimate.count)} versions and delete markers remain`
         : `at least ${fmt(estimate.count)} versions and delete markers remain (estimate cut short)`;
   const head =
     `Purge of bucket ${settings.bucket} ${why}. Deleted ${fmt(total(t))} versions and delete markers ` +
@@ -484,7 +487,8 @@ async function purgeSlice(
     answer: { Status, Reason, PhysicalResourceId: event.PhysicalResourceId },
   });
   const budgetEnd = state.startedAt + settings.serviceTimeoutSeconds * 1000;
-  const reserve = Math.min(timing.answerReserveMs, settings.serviceTimeoutSeconds * 100);
+  // The reserve is capped at a quarter of the budget, so that short serviceTimeouts still purge.
+  const reserve = Math.min(timing.answerReserveMs, settings.serviceTimeoutSeconds * 250);
   const budgetDeadline = budgetEnd - reserve;
   const deadline = Math.min(budgetDeadline, timing.invocationDeadline);
   const budgetLimited = budgetDeadline <= timing.invocationDeadline;
@@ -492,7 +496,17 @@ async function purgeSlice(
     token ? { ...token.counts, errors: token.errors } : { deleted: 0, deleteMarkersDeleted: 0, failed: 0, errors: [] };
 
   const outOfTime = async (t: Tally): Promise<TeardownOutcome> => {
-    const estimate = await estimateRemaining(deps, bucket, Math.min(now() + MAX_ESTIMATE_MS, now() + reserve / 3));
+    // Half the reserve is for the answer; the estimate gets the rest (at least a quarter of it).
+    const estimateUntil = Math.min(now() + MAX_ESTIMATE_MS, Math.max(now() + reserve / 4, budgetEnd - reserve / 2));
+    const estimate = await estimateRemaining(deps, bucket, estimateUntil);
+    if (estimate?.complete && estimate.count === 0 && t.failed === 0) {
+      // The last slice emptied the bucket; only the confirming pass was cut short.
+      return answer(
+        'SUCCESS',
+        `Purged bucket ${bucket}: deleted ${plural(t.deleted, 'version')} and ${plural(t.deleteMarkersDeleted, 'delete marker')} ` +
+          `in ${plural(state.invocation, 'invocation')}; a final listing found it empty.`,
+      );
+    }
     deps.logger.warn('Purge ran out of the serviceTimeout budget', { bucket, ...t, errors: t.errors, estimate });
     const why = `ran out of time: the custom resource's serviceTimeout (${fmt(settings.serviceTimeoutSeconds)} s) is nearly spent`;
     return answer('FAILED', outOfTimeReason(why, settings, t, state.invocation, estimate, state.fenced, deps.logLocation));
@@ -513,6 +527,10 @@ async function purgeSlice(
     deps.logger.info('Purge progress', { ...p, invocation: state.invocation });
   };
 
+  // The signal wakes the engine from back-off sleeps at the deadline; the
+  // deadline alone is only checked between requests.
+  const stop = new AbortController();
+  const stopTimer = setTimeout(() => stop.abort(), Math.max(0, deadline - now()));
   let result: PurgeResult;
   try {
     result = await deps.purge({
@@ -520,6 +538,7 @@ async function purgeSlice(
       bucket,
       bypassGovernanceRetention: settings.bypassGovernanceRetention,
       deadline,
+      signal: stop.signal,
       resumeToken: state.resumeToken,
       onProgress,
     });
@@ -535,6 +554,8 @@ async function purgeSlice(
       `Purge of bucket ${bucket} stopped: ${shorten(describeError(err), 500)}. ${fmt(total(t))} versions and delete markers ` +
         'were deleted before this invocation. Retrying the stack deletion continues the purge.',
     );
+  } finally {
+    clearTimeout(stopTimer);
   }
 
   const summary = {

@@ -1,0 +1,408 @@
+/**
+ * Runs the handler bundle that `cdk synth` ships (located through the
+ * template's asset metadata) against moto, with a local server playing
+ * CloudFormation's ResponseURL and another playing Lambda's Invoke API for
+ * self-invocations. Every test checks the bucket with its own listing.
+ */
+import * as path from 'node:path';
+import {
+  DeleteBucketTaggingCommand,
+  GetBucketPolicyCommand,
+  PutBucketPolicyCommand,
+  PutBucketTaggingCommand,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { FENCE_STATEMENT_SID, PURGE_TAG_KEY } from '../lib';
+import {
+  type BundledHandler,
+  EventFactory,
+  fakeContext,
+  FUNCTION_NAME,
+  LocalLambda,
+  ResponseServer,
+  SlowS3Proxy,
+  synthesizeExample,
+} from './support/lifecycle';
+import { createBucket, deleteMarker, fill, listAll, put, testClient, testEndpoint, uniqueBucketName } from './support/s3';
+
+const responses = new ResponseServer();
+let handler: BundledHandler;
+const lambda = new LocalLambda(() => handler);
+let proxy: SlowS3Proxy | undefined;
+let events: EventFactory;
+let s3: S3Client;
+
+beforeAll(async () => {
+  const synth = synthesizeExample();
+  proxy = new SlowS3Proxy(testEndpoint());
+  await Promise.all([responses.start(), lambda.start(), proxy.start()]);
+  // The bundle reads these when it first builds its clients.
+  process.env.AWS_ENDPOINT_URL_S3 = proxy.endpoint;
+  process.env.AWS_ENDPOINT_URL_LAMBDA = lambda.endpoint;
+  process.env.AWS_LAMBDA_FUNCTION_NAME = FUNCTION_NAME;
+  process.env.POWERTOOLS_LOG_LEVEL = process.env.VP_TEST_LOGS ? 'DEBUG' : 'SILENT';
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  handler = require(path.join(synth.assetDir, 'index.js')).handler;
+  events = new EventFactory(synth, responses);
+  s3 = testClient();
+}, 120_000);
+
+afterAll(async () => {
+  await Promise.all([responses.stop(), lambda.stop(), proxy?.stop()]);
+});
+
+beforeEach(() => {
+  proxy?.reset();
+  lambda.remainingMs = 60_000;
+  lambda.deliverTwice = false;
+  delete process.env.VERSION_PURGER_SAFETY_MARGIN_MS;
+  delete process.env.VERSION_PURGER_ANSWER_RESERVE_MS;
+});
+
+afterEach(async () => {
+  await lambda.idle();
+  expect(lambda.thrown).toEqual([]);
+});
+
+describe('Create and Update', () => {
+  test('Create answers SUCCESS with a physical id derived from the bucket and deletes nothing', async () => {
+    // GIVEN
+    const bucket = await givenTaggedBucket('create');
+    await fill(s3, bucket, ['a', 'b'], 2);
+    const event = events.create(bucket);
+
+    // WHEN
+    await handler(event, fakeContext(60_000));
+
+    // THEN
+    const [answer, ...more] = responses.answers(event.RequestId);
+    expect(more).toEqual([]);
+    expect(answer.json).toEqual({
+      Status: 'SUCCESS',
+      Reason: expect.any(String),
+      PhysicalResourceId: `version-purger:${bucket}`,
+      StackId: event.StackId,
+      RequestId: event.RequestId,
+      LogicalResourceId: event.LogicalResourceId,
+    });
+    expect(answer.contentType).toBe('');
+    expect(await listAll(s3, bucket)).toHaveLength(4);
+  });
+
+  test('Update keeps the physical id CloudFormation sent and deletes nothing', async () => {
+    // GIVEN
+    const bucket = await givenTaggedBucket('update');
+    await fill(s3, bucket, ['a'], 3);
+    const event = events.update(bucket, 'version-purger:some-earlier-id', { FenceWrites: 'false' });
+
+    // WHEN
+    await handler(event, fakeContext(60_000));
+
+    // THEN
+    const answer = await responses.waitFor(event.RequestId);
+    expect(answer.json.Status).toBe('SUCCESS');
+    expect(answer.json.PhysicalResourceId).toBe('version-purger:some-earlier-id');
+    expect(await listAll(s3, bucket)).toHaveLength(3);
+  });
+
+  test('Create without a BucketName answers FAILED with a marker id, and the following Delete succeeds untouched', async () => {
+    // GIVEN
+    const event = events.create('unused');
+    delete (event.ResourceProperties as Record<string, unknown>).BucketName;
+
+    // WHEN
+    await handler(event, fakeContext(60_000));
+    const created = await responses.waitFor(event.RequestId);
+    const deletion = events.delete('unused', created.json.PhysicalResourceId);
+    await handler(deletion, fakeContext(60_000));
+
+    // THEN
+    expect(created.json).toMatchObject({ Status: 'FAILED', Reason: expect.stringMatching(/no BucketName/) });
+    expect((await responses.waitFor(deletion.RequestId)).json.Status).toBe('SUCCESS');
+  });
+});
+
+describe('Delete', () => {
+  test('empties a tagged bucket (versions and delete markers) and fences writes, keeping other policy statements', async () => {
+    // GIVEN
+    const bucket = await givenTaggedBucket('delete');
+    await fill(s3, bucket, ['a', 'b/c', 'b/d', 'e'], 3);
+    await deleteMarker(s3, bucket, 'a');
+    await deleteMarker(s3, bucket, 'e');
+    const existing = {
+      Sid: 'KeepMe',
+      Effect: 'Deny',
+      Principal: '*',
+      Action: 's3:GetObject',
+      Resource: `arn:aws:s3:::${bucket}/secret/*`,
+    };
+    await s3.send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: JSON.stringify({ Version: '2012-10-17', Statement: [existing] }) }));
+    const event = events.delete(bucket, `version-purger:${bucket}`);
+
+    // WHEN
+    await handler(event, fakeContext(60_000));
+
+    // THEN
+    const answer = await responses.waitFor(event.RequestId);
+    expect(answer.json).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: `version-purger:${bucket}` });
+    expect(answer.json.Reason).toMatch(/deleted 12 versions and 2 delete markers/);
+    expect(await listAll(s3, bucket)).toEqual([]);
+    const policy = JSON.parse((await s3.send(new GetBucketPolicyCommand({ Bucket: bucket }))).Policy ?? '{}');
+    expect(policy.Statement).toEqual([
+      existing,
+      { Sid: FENCE_STATEMENT_SID, Effect: 'Deny', Principal: '*', Action: 's3:PutObject', Resource: `arn:aws:s3:::${bucket}/*` },
+    ]);
+    expect(responses.answers(event.RequestId)).toHaveLength(1);
+  });
+
+  test('a second Delete (retried stack deletion) succeeds and does not add the fence twice', async () => {
+    // GIVEN a purged bucket whose fence turns a late writer away
+    const bucket = await givenTaggedBucket('delete-twice');
+    await fill(s3, bucket, ['a'], 2);
+    const first = events.delete(bucket, `version-purger:${bucket}`);
+    await handler(first, fakeContext(60_000));
+    await expect(put(s3, bucket, 'late')).rejects.toMatchObject({ $metadata: { httpStatusCode: 403 } });
+    const second = events.delete(bucket, `version-purger:${bucket}`);
+
+    // WHEN
+    await handler(second, fakeContext(60_000));
+
+    // THEN
+    expect((await responses.waitFor(second.RequestId)).json.Status).toBe('SUCCESS');
+    expect(await listAll(s3, bucket)).toEqual([]);
+    const policy = JSON.parse((await s3.send(new GetBucketPolicyCommand({ Bucket: bucket }))).Policy ?? '{}');
+    expect(policy.Statement.filter((s: { Sid?: string }) => s.Sid === FENCE_STATEMENT_SID)).toHaveLength(1);
+  });
+
+  test('leaves the bucket alone when the tag was removed (construct removed from the app)', async () => {
+    // GIVEN
+    const bucket = await givenTaggedBucket('untagged');
+    await fill(s3, bucket, ['a', 'b'], 2);
+    await s3.send(new DeleteBucketTaggingCommand({ Bucket: bucket }));
+    const event = events.delete(bucket, `version-purger:${bucket}`);
+
+    // WHEN
+    await handler(event, fakeContext(60_000));
+
+    // THEN
+    const answer = await responses.waitFor(event.RequestId);
+    expect(answer.json.Status).toBe('SUCCESS');
+    expect(answer.json.Reason).toMatch(/no longer carries the cdk-version-purger:purge-on-delete tag; nothing was deleted/);
+    expect(await listAll(s3, bucket)).toHaveLength(4);
+    await expect(s3.send(new GetBucketPolicyCommand({ Bucket: bucket }))).rejects.toMatchObject({ name: 'NoSuchBucketPolicy' });
+  });
+
+  test('leaves the bucket alone when other tags remain but not the purge tag', async () => {
+    // GIVEN
+    const bucket = await givenTaggedBucket('othertags');
+    await fill(s3, bucket, ['a'], 2);
+    await s3.send(new PutBucketTaggingCommand({ Bucket: bucket, Tagging: { TagSet: [{ Key: 'team', Value: 'data' }] } }));
+    const event = events.delete(bucket, `version-purger:${bucket}`);
+
+    // WHEN
+    await handler(event, fakeContext(60_000));
+
+    // THEN
+    expect((await responses.waitFor(event.RequestId)).json.Status).toBe('SUCCESS');
+    expect(await listAll(s3, bucket)).toHaveLength(2);
+  });
+
+  test('leaves a still-tagged bucket alone when PurgeOnDelete is false', async () => {
+    // GIVEN
+    const bucket = await givenTaggedBucket('nopurge');
+    await fill(s3, bucket, ['a'], 2);
+    const event = events.delete(bucket, `version-purger:${bucket}`, { PurgeOnDelete: 'false' });
+
+    // WHEN
+    await handler(event, fakeContext(60_000));
+
+    // THEN
+    const answer = await responses.waitFor(event.RequestId);
+    expect(answer.json).toMatchObject({ Status: 'SUCCESS', Reason: expect.stringMatching(/purgeOnDelete is false/) });
+    expect(await listAll(s3, bucket)).toHaveLength(2);
+  });
+
+  test('answers SUCCESS for a bucket that no longer exists', async () => {
+    // GIVEN
+    const bucket = uniqueBucketName('gone');
+    const event = events.delete(bucket, `version-purger:${bucket}`);
+
+    // WHEN
+    await handler(event, fakeContext(60_000));
+
+    // THEN
+    const answer = await responses.waitFor(event.RequestId);
+    expect(answer.json).toMatchObject({ Status: 'SUCCESS', Reason: expect.stringMatching(/does not exist/) });
+  });
+
+  test('answers FAILED within seconds when versions are under COMPLIANCE retention or legal hold, deleting the rest', async () => {
+    // GIVEN
+    const bucket = await givenTaggedBucket('locked', { objectLock: true });
+    await fill(s3, bucket, ['free/a', 'free/b'], 2);
+    const until = new Date(Date.now() + 24 * 3600 * 1000);
+    await s3.send(
+      new PutObjectCommand({ Bucket: bucket, Key: 'locked/compliance', Body: 'x', ObjectLockMode: 'COMPLIANCE', ObjectLockRetainUntilDate: until }),
+    );
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'locked/hold', Body: 'x', ObjectLockLegalHoldStatus: 'ON' }));
+    const event = events.delete(bucket, `version-purger:${bucket}`, { BypassGovernanceRetention: 'true' });
+
+    // WHEN
+    const started = Date.now();
+    await handler(event, fakeContext(60_000));
+
+    // THEN
+    const answer = await responses.waitFor(event.RequestId);
+    expect(answer.receivedAt - started).toBeLessThan(15_000);
+    expect(answer.json.Status).toBe('FAILED');
+    expect(answer.json.Reason).toMatch(
+      /^Could not empty bucket locked-\w+: 2 versions could not be deleted \(4 versions and delete markers deleted\)/,
+    );
+    expect(answer.json.Reason).toMatch(/"locked\/compliance".*AccessDenied.*COMPLIANCE retention until/);
+    expect(answer.json.Reason).toMatch(/"locked\/hold".*AccessDenied.*legal hold/);
+    expect(answer.json.Reason).toMatch(/cannot be bypassed/);
+    expect((await listAll(s3, bucket)).map((e) => e.key).sort()).toEqual(['locked/compliance', 'locked/hold']);
+  });
+
+  test('keeps the answer within 4,096 bytes when many long, non-ASCII keys fail', async () => {
+    // GIVEN 60 legal-held keys of about 700 bytes each
+    const bucket = await givenTaggedBucket('manyerrors', { objectLock: true });
+    const keys = Array.from({ length: 60 }, (_, i) => `held/${String(i).padStart(3, '0')}-${'ü'.repeat(300)}-${'€'.repeat(30)}`);
+    for (const key of keys) {
+      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: 'x', ObjectLockLegalHoldStatus: 'ON' }));
+    }
+    const event = events.delete(bucket, `version-purger:${bucket}`);
+
+    // WHEN
+    await handler(event, fakeContext(60_000));
+
+    // THEN
+    const answer = await responses.waitFor(event.RequestId);
+    expect(answer.json.Status).toBe('FAILED');
+    expect(answer.bytes).toBeLessThanOrEqual(4096);
+    expect(answer.json.Reason).toMatch(/60 versions could not be deleted/);
+    expect(answer.json.Reason).toMatch(/"held\/000-ü+…/);
+    expect(answer.json.Reason).toMatch(/and 5[0-9] more/);
+    expect(await listAll(s3, bucket)).toHaveLength(60);
+  });
+
+  test('retries the answer when the ResponseURL fails at first', async () => {
+    // GIVEN
+    const bucket = await givenTaggedBucket('retryput');
+    const event = events.delete(bucket, `version-purger:${bucket}`);
+    responses.failNext = 2;
+
+    // WHEN
+    await handler(event, fakeContext(60_000));
+
+    // THEN
+    expect((await responses.waitFor(event.RequestId)).json.Status).toBe('SUCCESS');
+  });
+});
+
+describe('Continuation', () => {
+  test('a purge longer than one invocation continues by self-invocation and answers once', async () => {
+    // GIVEN a bucket that takes several short invocations on a slow S3
+    const bucket = await givenTaggedBucket('continue');
+    await fill(s3, bucket, Array.from({ length: 30 }, (_, i) => `p${i % 3}/k${i}`), 10);
+    setLatency(40);
+    process.env.VERSION_PURGER_SAFETY_MARGIN_MS = '100';
+    lambda.remainingMs = 500;
+    const event = events.delete(bucket, `version-purger:${bucket}`, { ServiceTimeout: '90' });
+
+    // WHEN
+    await handler(event, fakeContext(500));
+    const answer = await responses.waitFor(event.RequestId, 90_000);
+    await lambda.idle();
+
+    // THEN
+    expect(answer.json.Status).toBe('SUCCESS');
+    expect(answer.json.Reason).toMatch(/deleted 300 versions and 0 delete markers in \d+ pass(es)? and \d+ invocations/);
+    const continuations = lambda.accepted.filter((a) => a.payload.event?.RequestId === event.RequestId);
+    expect(continuations.length).toBeGreaterThanOrEqual(1);
+    for (const [i, c] of continuations.entries()) {
+      expect(c).toMatchObject({ functionName: FUNCTION_NAME, invocationType: 'Event' });
+      expect(c.payload).toMatchObject({ kind: 'teardown-continuation', event: { ...event }, state: { invocation: i + 2 } });
+      expect(c.payload.state.resumeToken).toMatchObject({ v: 1, bucket });
+    }
+    expect(responses.answers(event.RequestId)).toHaveLength(1);
+    expect(await listAll(s3, bucket)).toEqual([]);
+  });
+
+  test('a continuation delivered twice does not corrupt the purge or answer twice', async () => {
+    // GIVEN
+    const bucket = await givenTaggedBucket('duplicate');
+    await fill(s3, bucket, Array.from({ length: 20 }, (_, i) => `k${i}`), 10);
+    setLatency(40);
+    process.env.VERSION_PURGER_SAFETY_MARGIN_MS = '100';
+    lambda.remainingMs = 500;
+    lambda.deliverTwice = true;
+    const event = events.delete(bucket, `version-purger:${bucket}`, { ServiceTimeout: '90' });
+
+    // WHEN
+    await handler(event, fakeContext(500));
+    const answer = await responses.waitFor(event.RequestId, 90_000);
+    await lambda.idle();
+
+    // THEN
+    expect(lambda.accepted.filter((a) => a.payload.event?.RequestId === event.RequestId).length).toBeGreaterThanOrEqual(1);
+    expect(answer.json.Status).toBe('SUCCESS');
+    expect(responses.answers(event.RequestId)).toHaveLength(1);
+    expect(await listAll(s3, bucket)).toEqual([]);
+  });
+
+  test('answers FAILED with progress before serviceTimeout when S3 throttles, and a retried Delete finishes the purge', async () => {
+    // GIVEN a 3-second budget and an S3 that answers SlowDown to every DeleteObjects after the first
+    const bucket = await givenTaggedBucket('budget');
+    await fill(s3, bucket, Array.from({ length: 30 }, (_, i) => `p${i % 3}/k${i}`), 10);
+    proxy!.throttleDeletesAfter = 1;
+    const event = events.delete(bucket, `version-purger:${bucket}`, { ServiceTimeout: '3' });
+
+    // WHEN
+    const started = Date.now();
+    await handler(event, fakeContext(60_000));
+    const answer = await responses.waitFor(event.RequestId, 60_000);
+    await lambda.idle();
+
+    // THEN
+    expect(answer.receivedAt - started).toBeLessThan(3_000);
+    expect(answer.json.Status).toBe('FAILED');
+    expect(answer.json.Reason).toMatch(
+      /ran out of time: the custom resource's serviceTimeout \(3 s\) is nearly spent\. Deleted [1-9][\d,]* versions and delete markers so far in 1 invocation; about [1-9][\d,]* versions and delete markers remain\./,
+    );
+    expect(answer.json.Reason).toMatch(/New writes stay denied by the bucket policy\. Retrying the stack deletion continues the purge\./);
+    expect(responses.answers(event.RequestId)).toHaveLength(1);
+    const left = (await listAll(s3, bucket)).length;
+    expect(answer.json.Reason).toContain(`about ${left} versions and delete markers remain`);
+    expect(left).toBeLessThan(300);
+
+    // WHEN the throttling is over and the stack deletion is retried
+    proxy!.reset();
+    const retry = events.delete(bucket, `version-purger:${bucket}`);
+    await handler(retry, fakeContext(60_000));
+
+    // THEN
+    expect((await responses.waitFor(retry.RequestId)).json.Status).toBe('SUCCESS');
+    expect(await listAll(s3, bucket)).toEqual([]);
+  });
+});
+
+describe('Robustness', () => {
+  test('never throws, whatever the event', async () => {
+    await expect(handler(undefined, fakeContext(1_000))).resolves.toBeUndefined();
+    await expect(handler({ kind: 'retention' }, fakeContext(1_000))).resolves.toBeUndefined();
+    await expect(handler({ RequestType: 'Delete' }, fakeContext(1_000))).resolves.toBeUndefined();
+  });
+});
+
+/** Latency the S3 proxy adds to each request the handler makes. */
+function setLatency(ms: number): void {
+  if (proxy) proxy.latencyMs = ms;
+}
+
+/** A versioned bucket carrying the purge tag, as the construct leaves it. */
+async function givenTaggedBucket(label: string, options: { objectLock?: boolean } = {}): Promise<string> {
+  const bucket = await createBucket(s3, uniqueBucketName(label), options);
+  await s3.send(new PutBucketTaggingCommand({ Bucket: bucket, Tagging: { TagSet: [{ Key: PURGE_TAG_KEY, Value: 'true' }] } }));
+  return bucket;
+}
