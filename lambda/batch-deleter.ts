@@ -83,6 +83,10 @@ export class BatchDeleter {
         return;
       }
       const sentAt = await rate.acquire(remaining.length, this.options.signal);
+      if (this.stopped()) {
+        this.pending.push(...remaining);
+        return;
+      }
       let keyErrors: S3KeyError[];
       try {
         const out = await this.options.client.send(
@@ -172,6 +176,10 @@ export class BatchDeleter {
         return;
       }
       const sentAt = await rate.acquire(1, this.options.signal);
+      if (this.stopped()) {
+        this.pending.push(entry);
+        return;
+      }
       try {
         await this.options.client.send(
           new DeleteObjectCommand({

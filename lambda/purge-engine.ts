@@ -262,6 +262,7 @@ class PurgeRun {
         return { range: state.range, cursor, held: held ? encodeEntry(held) : null, selector: selector.snapshot() };
       }
       const page = await this.listWithRetries(state.range, cursor ?? {});
+      if (page === 'stopped') continue;
       if (page === null) {
         await flush();
         return null;
@@ -287,8 +288,12 @@ class PurgeRun {
     }
   }
 
-  /** Lists a page, retrying throttles until the run stops and other transient errors a few times. Null: the bucket is gone. */
-  private async listWithRetries(range: KeyRange, cursor: ListCursor): Promise<VersionPage | null> {
+  /**
+   * Lists a page, retrying throttles until the run stops and other transient
+   * errors a few times. Null: the bucket is gone. 'stopped': the run stopped
+   * while retrying, so the stream keeps its position for the resume token.
+   */
+  private async listWithRetries(range: KeyRange, cursor: ListCursor): Promise<VersionPage | null | 'stopped'> {
     let transient = 0;
     let throttles = 0;
     for (;;) {
@@ -296,7 +301,8 @@ class PurgeRun {
         return await listVersionPage(this.client, this.o.bucket, range, cursor);
       } catch (err) {
         if (isNoSuchBucket(err)) return null;
-        if (isThrottle(err) && !this.listingStopped()) {
+        if (isTransient(err) && this.listingStopped()) return 'stopped';
+        if (isThrottle(err)) {
           this.throttled++;
           await sleep(backoffMs(++throttles, 200, 5_000), this.o.signal);
           continue;
