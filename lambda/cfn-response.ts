@@ -93,19 +93,21 @@ function renderResponseBody(event: CfnEvent, answer: CfnAnswer, maxBytes = MAX_R
   };
   const reason = answer.Reason ?? answer.Status;
   const render = (r: string) => JSON.stringify({ ...base, Reason: r });
-  let body = render(reason);
+  const body = render(reason);
   if (Buffer.byteLength(body, 'utf8') <= maxBytes) return body;
 
-  const overhead = Buffer.byteLength(render(''), 'utf8') + Buffer.byteLength(TRUNCATION_MARK, 'utf8');
-  let budget = maxBytes - overhead;
-  while (budget > 0) {
-    body = render(truncateUtf8(reason, budget) + TRUNCATION_MARK);
-    const size = Buffer.byteLength(body, 'utf8');
-    if (size <= maxBytes) return body;
-    budget -= size - maxBytes;
+  // Binary search for the longest prefix (in UTF-8 bytes) whose rendered body fits.
+  const shortened = (bytes: number) => render(truncateUtf8(reason, bytes) + TRUNCATION_MARK);
+  const fits = (bytes: number) => Buffer.byteLength(shortened(bytes), 'utf8') <= maxBytes;
+  let lo = 0;
+  let hi = Buffer.byteLength(reason, 'utf8');
+  if (!fits(lo)) return render(TRUNCATION_MARK.trim()); // only the fixed fields are left
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (fits(mid)) lo = mid;
+    else hi = mid - 1;
   }
-  // Only the fixed fields are left; they are far below the limit in practice.
-  return render(TRUNCATION_MARK.trim());
+  return shortened(lo);
 }
 
 /** Sends one PUT; resolves on 2xx, rejects otherwise. */

@@ -1,0 +1,157 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { GetBucketPolicyCommand, GetBucketTaggingCommand, PutBucketPolicyCommand, S3Client } from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
+import type { CfnAnswer, CfnDeleteEvent, CfnEvent } from '../lambda/cfn-response';
+import { handleEvent, type HandlerDeps, type LambdaContext } from '../lambda/handler';
+import type { PurgeResult, ResumeToken } from '../lambda/purge-types';
+import type { ContinuationPayload } from '../lambda/self-invoke';
+
+const s3 = mockClient(S3Client);
+
+beforeEach(() => {
+  s3.reset();
+  s3.on(GetBucketTaggingCommand).resolves({ TagSet: [{ Key: 'cdk-version-purger:purge-on-delete', Value: 'true' }] });
+  s3.on(GetBucketPolicyCommand).resolves({ Policy: JSON.stringify({ Version: '2012-10-17', Statement: [] }) });
+  s3.on(PutBucketPolicyCommand).resolves({});
+});
+
+describe('handleEvent', () => {
+  test('hands a Delete that needs more time to a new invocation without answering', async () => {
+    // GIVEN an engine that always stops with a token
+    const { deps, answers, invocations } = givenDeps({ resumeToken: token() });
+    const event = deleteEvent('r-continue');
+
+    // WHEN
+    await handleEvent(event, context(), deps);
+
+    // THEN
+    expect(answers).toEqual([]);
+    expect(invocations).toEqual([
+      { kind: 'teardown-continuation', v: 1, event, state: expect.objectContaining({ invocation: 2, resumeToken: token() }) },
+    ]);
+  });
+
+  test('answers FAILED with the progress when the self-invocation is refused', async () => {
+    // GIVEN
+    const { deps, answers } = givenDeps({ resumeToken: token() }, new Error('AccessDeniedException: not allowed to invoke'));
+
+    // WHEN
+    await handleEvent(deleteEvent('r-refused'), context(), deps);
+
+    // THEN
+    expect(answers).toEqual([
+      expect.objectContaining({
+        Status: 'FAILED',
+        Reason: expect.stringMatching(/could not continue in a new invocation.*Self-invocation failed: AccessDeniedException/),
+      }),
+    ]);
+  });
+
+  test('drops a second delivery of a continuation already handled here, answering once', async () => {
+    // GIVEN
+    const { deps, answers } = givenDeps({});
+    const payload: ContinuationPayload = {
+      kind: 'teardown-continuation',
+      v: 1,
+      event: deleteEvent('r-dup'),
+      state: { startedAt: Date.now(), invocation: 2, resumeToken: token(), fenced: true },
+    };
+
+    // WHEN
+    await handleEvent(payload, context(), deps);
+    await handleEvent(payload, context(), deps);
+
+    // THEN
+    expect(answers).toEqual([expect.objectContaining({ Status: 'SUCCESS' })]);
+  });
+
+  test('does not throw when the answer cannot be delivered', async () => {
+    const { deps } = givenDeps({});
+    const failing = { ...deps, respond: async () => Promise.reject(new Error('ResponseURL expired')) };
+    await expect(handleEvent(deleteEvent('r-undeliverable'), context(), failing)).resolves.toBeUndefined();
+  });
+
+  test('leaves a dispatch point for retention events without answering anyone', async () => {
+    const { deps, answers, invocations } = givenDeps({});
+    await expect(handleEvent({ kind: 'retention', bucket: 'b' }, context(), deps)).resolves.toBeUndefined();
+    expect(answers).toEqual([]);
+    expect(invocations).toEqual([]);
+  });
+});
+
+function givenDeps(engineResult: Partial<PurgeResult>, invokeError?: Error) {
+  const answers: CfnAnswer[] = [];
+  const invocations: ContinuationPayload[] = [];
+  const deps: HandlerDeps = {
+    s3: new S3Client({ region: 'us-east-1' }),
+    purge: async () => result(engineResult),
+    invokeSelf: async (payload) => {
+      if (invokeError) throw invokeError;
+      invocations.push(payload);
+    },
+    respond: async (_event: CfnEvent, answer: CfnAnswer) => {
+      answers.push(answer);
+    },
+    logger: new Logger({ serviceName: 'test', logLevel: 'SILENT' }),
+    env: { safetyMarginMs: 1_000, answerReserveMs: 1_000 },
+    now: Date.now,
+  };
+  return { deps, answers, invocations };
+}
+
+function context(): LambdaContext {
+  return {
+    functionName: 'f',
+    invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:f',
+    awsRequestId: 'a',
+    getRemainingTimeInMillis: () => 60_000,
+  };
+}
+
+function deleteEvent(requestId: string): CfnDeleteEvent {
+  return {
+    RequestType: 'Delete',
+    ServiceToken: 'arn:aws:lambda:us-east-1:123456789012:function:f',
+    ResponseURL: 'http://127.0.0.1/unused',
+    StackId: 'arn:aws:cloudformation:us-east-1:123456789012:stack/s/1',
+    RequestId: requestId,
+    LogicalResourceId: 'Purger',
+    ResourceType: 'Custom::VersionPurger',
+    ResourceProperties: { BucketName: 'b', ServiceTimeout: '3600' },
+    PhysicalResourceId: 'version-purger:b',
+  };
+}
+
+function token(): ResumeToken {
+  return {
+    v: 1,
+    bucket: 'b',
+    mode: 'purge',
+    pass: 1,
+    counts: { listed: 5, selected: 5, deleted: 5, deleteMarkersDeleted: 0, bytesDeleted: 0, failed: 0 },
+    errors: [],
+    streams: [],
+  } as unknown as ResumeToken;
+}
+
+function result(partial: Partial<PurgeResult>): PurgeResult {
+  return {
+    bucket: 'b',
+    mode: 'purge',
+    dryRun: false,
+    listed: 0,
+    selected: 0,
+    deleted: 0,
+    deleteMarkersDeleted: 0,
+    bytesDeleted: 0,
+    failed: 0,
+    errors: [],
+    durationMs: 1,
+    resumeToken: null,
+    bucketMissing: false,
+    capReached: false,
+    throttled: 0,
+    passes: 1,
+    ...partial,
+  };
+}

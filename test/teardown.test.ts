@@ -1,0 +1,307 @@
+import {
+  GetBucketPolicyCommand,
+  GetBucketTaggingCommand,
+  ListObjectVersionsCommand,
+  PutBucketPolicyCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
+import type { CfnDeleteEvent } from '../lambda/cfn-response';
+import { PurgeConfigError } from '../lambda/errors';
+import type { PurgeOptions, PurgeResult, ResumeToken } from '../lambda/purge-types';
+import {
+  composeReason,
+  failedPurgeReason,
+  onContinuation,
+  onCreate,
+  onDelete,
+  readSettings,
+  type TeardownDeps,
+  type TeardownState,
+  withFenceStatement,
+} from '../lambda/teardown';
+
+const s3 = mockClient(S3Client);
+const BUCKET = 'data-bucket';
+const T0 = 1_700_000_000_000;
+
+beforeEach(() => {
+  s3.reset();
+  s3.on(GetBucketTaggingCommand).resolves({ TagSet: [{ Key: 'cdk-version-purger:purge-on-delete', Value: 'true' }] });
+  s3.on(GetBucketPolicyCommand).rejects(Object.assign(new Error('none'), { name: 'NoSuchBucketPolicy' }));
+  s3.on(PutBucketPolicyCommand).resolves({});
+  s3.on(ListObjectVersionsCommand).resolves({ Versions: [], DeleteMarkers: [], IsTruncated: false });
+});
+
+describe('readSettings', () => {
+  test('reads CloudFormation\'s string booleans and the service timeout', () => {
+    expect(
+      readSettings({ BucketName: 'b', PurgeOnDelete: 'false', FenceWrites: 'false', BypassGovernanceRetention: 'true', ServiceTimeout: '600' }),
+    ).toEqual({ bucket: 'b', purgeOnDelete: false, fenceWrites: false, bypassGovernanceRetention: true, serviceTimeoutSeconds: 600 });
+  });
+
+  test('defaults to purging, fencing, no bypass and 3,600 s', () => {
+    expect(readSettings({ BucketName: 'b' })).toEqual({
+      bucket: 'b',
+      purgeOnDelete: true,
+      fenceWrites: true,
+      bypassGovernanceRetention: false,
+      serviceTimeoutSeconds: 3600,
+    });
+  });
+
+  test('requires a bucket name', () => {
+    expect(() => readSettings({})).toThrow(/no BucketName/);
+  });
+});
+
+describe('withFenceStatement', () => {
+  const fence = { Sid: 'VersionPurgerDenyWrites', Effect: 'Deny', Principal: '*', Action: 's3:PutObject', Resource: 'arn:aws-cn:s3:::b/*' };
+
+  test('creates a policy when the bucket has none', () => {
+    expect(JSON.parse(withFenceStatement(undefined, 'b', 'aws-cn')!)).toEqual({ Version: '2012-10-17', Statement: [fence] });
+  });
+
+  test('keeps every other statement, also a lone statement object', () => {
+    const other = { Sid: 'Other', Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::1:root' }, Action: 's3:GetObject', Resource: '*' };
+    const policy = JSON.stringify({ Version: '2012-10-17', Id: 'keep', Statement: other });
+    expect(JSON.parse(withFenceStatement(policy, 'b', 'aws-cn')!)).toEqual({ Version: '2012-10-17', Id: 'keep', Statement: [other, fence] });
+  });
+
+  test('adds nothing when the fence is already there', () => {
+    const policy = JSON.parse(withFenceStatement(undefined, 'b', 'aws-cn')!);
+    expect(withFenceStatement(JSON.stringify(policy), 'b', 'aws-cn')).toBeUndefined();
+  });
+});
+
+describe('composeReason', () => {
+  test('lists what fits and counts the rest', () => {
+    const reason = composeReason('Head:', ['a'.repeat(40), 'b'.repeat(40), 'c'.repeat(40)], 'Tail.', 100, 10);
+    expect(reason).toBe(`Head: ${'a'.repeat(40)}; and 9 more. Tail.`);
+    expect(Buffer.byteLength(reason)).toBeLessThanOrEqual(100);
+  });
+
+  test('names every failure it can, with code and shortened key', () => {
+    const reason = failedPurgeReason('b', {
+      deleted: 5,
+      deleteMarkersDeleted: 1,
+      failed: 2,
+      errors: [
+        { key: 'k'.repeat(500), versionId: 'v1', code: 'AccessDenied', message: 'Access Denied: COMPLIANCE retention until 2030-01-01T00:00:00.000Z' },
+        { key: 'x', versionId: 'v2', code: 'InternalError', message: 'We encountered an internal error.' },
+      ],
+    });
+    expect(reason).toMatch(/^Could not empty bucket b: 2 versions could not be deleted \(6 versions and delete markers deleted\)\. First failures:/);
+    expect(reason).toMatch(/"k{59}…k{59}" \(version v1\): AccessDenied - Access Denied: COMPLIANCE/);
+    expect(reason).toMatch(/"x" \(version v2\): InternalError/);
+    expect(reason).toMatch(/cannot be bypassed/);
+  });
+});
+
+describe('onCreate', () => {
+  test('answers with a physical id derived from the bucket name', () => {
+    const event = { ...deleteEvent(), RequestType: 'Create' as const };
+    expect(onCreate(event)).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: `version-purger:${BUCKET}` });
+  });
+});
+
+describe('onDelete', () => {
+  test('continues in a new invocation when Lambda time, not the budget, ran out', async () => {
+    // GIVEN an engine that stops at its deadline with a token
+    const token = tokenWith(400);
+    const { deps, purge } = givenDeps(async () => result({ deleted: 400, resumeToken: token }));
+
+    // WHEN
+    const outcome = await onDelete(deleteEvent(), deps, { invocationDeadline: T0 + 60_000, answerReserveMs: 30_000 });
+
+    // THEN
+    expect(purge).toHaveBeenCalledWith(
+      expect.objectContaining({ bucket: BUCKET, deadline: T0 + 60_000, resumeToken: null, bypassGovernanceRetention: false }),
+    );
+    expect(outcome).toEqual({
+      kind: 'continue',
+      state: { startedAt: T0, invocation: 2, resumeToken: token, fenced: true },
+      fallback: expect.objectContaining({ Status: 'FAILED', PhysicalResourceId: `version-purger:${BUCKET}` }),
+    });
+    expect(s3.commandCalls(PutBucketPolicyCommand)).toHaveLength(1);
+  });
+
+  test('answers FAILED with progress and an estimate when the serviceTimeout budget is spent', async () => {
+    // GIVEN a 600 s budget that the engine used up, and 1,500 entries left
+    const clock = { now: T0 };
+    const { deps } = givenDeps(async (o) => {
+      clock.now = o.deadline!;
+      return result({ deleted: 9_000, deleteMarkersDeleted: 1_000, resumeToken: tokenWith(10_000) });
+    }, clock);
+    s3.on(ListObjectVersionsCommand)
+      .resolvesOnce({ Versions: Array(1000).fill({}), IsTruncated: true, NextKeyMarker: 'k', NextVersionIdMarker: 'v' })
+      .resolvesOnce({ Versions: Array(400).fill({}), DeleteMarkers: Array(100).fill({}), IsTruncated: false });
+
+    // WHEN
+    const outcome = await onDelete(deleteEvent({ ServiceTimeout: '600' }), deps, {
+      invocationDeadline: T0 + 900_000,
+      answerReserveMs: 30_000,
+    });
+
+    // THEN
+    expect(outcome).toEqual({
+      kind: 'answer',
+      answer: {
+        Status: 'FAILED',
+        PhysicalResourceId: `version-purger:${BUCKET}`,
+        Reason:
+          `Purge of bucket ${BUCKET} ran out of time: the custom resource's serviceTimeout (600 s) is nearly spent. ` +
+          'Deleted 10,000 versions and delete markers so far in 1 invocation; about 1,500 versions and delete markers remain. ' +
+          'New writes stay denied by the bucket policy. Retrying the stack deletion continues the purge. Logs: /aws/lambda/f s1.',
+      },
+    });
+  });
+
+  test('a continuation that arrives after the budget answers FAILED at once, without purging', async () => {
+    // GIVEN
+    const { deps, purge } = givenDeps(async () => result({}));
+    const state: TeardownState = { startedAt: T0 - 3_600_000, invocation: 5, resumeToken: tokenWith(123), fenced: true };
+    s3.on(ListObjectVersionsCommand).resolves({ Versions: Array(7).fill({}), IsTruncated: false });
+
+    // WHEN
+    const outcome = await onContinuation(deleteEvent(), state, deps, { invocationDeadline: T0 + 60_000, answerReserveMs: 30_000 });
+
+    // THEN
+    expect(purge).not.toHaveBeenCalled();
+    expect(outcome).toMatchObject({ kind: 'answer', answer: { Status: 'FAILED', Reason: expect.stringMatching(/Deleted 123 versions .* in 5 invocations; about 7 versions/) } });
+  });
+
+  test('answers SUCCESS when the budget is spent but a final listing finds the bucket empty', async () => {
+    // GIVEN an engine that deleted everything but had no time left to confirm
+    const state: TeardownState = { startedAt: T0 - 3_600_000, invocation: 2, resumeToken: tokenWith(50), fenced: true };
+    const { deps } = givenDeps(async () => result({}));
+
+    // WHEN
+    const outcome = await onContinuation(deleteEvent(), state, deps, { invocationDeadline: T0 + 60_000, answerReserveMs: 30_000 });
+
+    // THEN
+    expect(outcome).toMatchObject({ kind: 'answer', answer: { Status: 'SUCCESS', Reason: expect.stringMatching(/final listing found it empty/) } });
+  });
+
+  test('answers the engine\'s configuration error (MFA Delete) as FAILED', async () => {
+    const { deps } = givenDeps(async () => {
+      throw new PurgeConfigError('Bucket data-bucket has MFA Delete enabled.');
+    });
+    const outcome = await onDelete(deleteEvent(), deps, { invocationDeadline: T0 + 60_000, answerReserveMs: 30_000 });
+    expect(outcome).toMatchObject({ kind: 'answer', answer: { Status: 'FAILED', Reason: 'Bucket data-bucket has MFA Delete enabled.' } });
+  });
+
+  test('answers FAILED, saying a retry continues, when the engine stops with an unexpected error', async () => {
+    const { deps } = givenDeps(async () => {
+      throw Object.assign(new Error('socket hang up'), { name: 'ECONNRESET' });
+    });
+    const outcome = await onDelete(deleteEvent(), deps, { invocationDeadline: T0 + 60_000, answerReserveMs: 30_000 });
+    expect(outcome).toMatchObject({
+      kind: 'answer',
+      answer: { Status: 'FAILED', Reason: expect.stringMatching(/stopped: ECONNRESET: socket hang up.*Retrying the stack deletion continues/) },
+    });
+  });
+
+  test('answers FAILED when a finished purge still leaves versions behind (unfenced late writers)', async () => {
+    // GIVEN
+    const { deps } = givenDeps(async () => result({ deleted: 10, passes: 5 }));
+    s3.on(ListObjectVersionsCommand).resolves({ Versions: [{ Key: 'late' }], IsTruncated: false });
+
+    // WHEN
+    const outcome = await onDelete(deleteEvent({ FenceWrites: 'false' }), deps, { invocationDeadline: T0 + 60_000, answerReserveMs: 30_000 });
+
+    // THEN
+    expect(outcome).toMatchObject({
+      kind: 'answer',
+      answer: { Status: 'FAILED', Reason: expect.stringMatching(/still holds versions after 5 purge passes.*writes are not fenced/) },
+    });
+    expect(s3.commandCalls(PutBucketPolicyCommand)).toHaveLength(0);
+  });
+
+  test('deletes nothing and answers FAILED when the tags cannot be read', async () => {
+    // GIVEN
+    const { deps, purge } = givenDeps(async () => result({}));
+    s3.on(GetBucketTaggingCommand).rejects(Object.assign(new Error('Access Denied'), { name: 'AccessDenied' }));
+
+    // WHEN
+    const outcome = await onDelete(deleteEvent(), deps, { invocationDeadline: T0 + 60_000, answerReserveMs: 30_000 });
+
+    // THEN
+    expect(purge).not.toHaveBeenCalled();
+    expect(outcome).toMatchObject({ kind: 'answer', answer: { Status: 'FAILED', Reason: expect.stringMatching(/AccessDenied.*Nothing was deleted/) } });
+  });
+
+  test('ignores the Delete that follows a failed Create', async () => {
+    const { deps, purge } = givenDeps(async () => result({}));
+    const outcome = await onDelete({ ...deleteEvent(), PhysicalResourceId: 'VersionPurger::CREATE_FAILED' }, deps, {
+      invocationDeadline: T0 + 60_000,
+      answerReserveMs: 30_000,
+    });
+    expect(purge).not.toHaveBeenCalled();
+    expect(outcome).toMatchObject({ kind: 'answer', answer: { Status: 'SUCCESS' } });
+  });
+});
+
+/** A Delete event for {@link BUCKET}, with property overrides. */
+function deleteEvent(props: Record<string, string> = {}): CfnDeleteEvent {
+  return {
+    RequestType: 'Delete',
+    ServiceToken: 'arn:aws:lambda:us-east-1:123456789012:function:f',
+    ResponseURL: 'http://127.0.0.1/unused',
+    StackId: 'arn:aws:cloudformation:us-east-1:123456789012:stack/s/1',
+    RequestId: 'r1',
+    LogicalResourceId: 'Purger',
+    ResourceType: 'Custom::VersionPurger',
+    ResourceProperties: { BucketName: BUCKET, ServiceTimeout: '3600', ...props },
+    PhysicalResourceId: `version-purger:${BUCKET}`,
+  };
+}
+
+/** Teardown dependencies with a stub engine and a settable clock. */
+function givenDeps(engine: (o: PurgeOptions) => Promise<PurgeResult>, clock = { now: T0 }) {
+  const purge = jest.fn(engine);
+  const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
+  const deps: TeardownDeps = {
+    s3: new S3Client({ region: 'us-east-1' }),
+    purge,
+    logger: quiet,
+    partition: 'aws',
+    logLocation: '/aws/lambda/f s1',
+    now: () => clock.now,
+  };
+  return { deps, purge };
+}
+
+function tokenWith(deleted: number): ResumeToken {
+  return {
+    v: 1,
+    bucket: BUCKET,
+    mode: 'purge',
+    pass: 1,
+    counts: { listed: deleted, selected: deleted, deleted, deleteMarkersDeleted: 0, bytesDeleted: 0, failed: 0 },
+    errors: [],
+    streams: [],
+  } as unknown as ResumeToken;
+}
+
+function result(partial: Partial<PurgeResult>): PurgeResult {
+  return {
+    bucket: BUCKET,
+    mode: 'purge',
+    dryRun: false,
+    listed: 0,
+    selected: 0,
+    deleted: 0,
+    deleteMarkersDeleted: 0,
+    bytesDeleted: 0,
+    failed: 0,
+    errors: [],
+    durationMs: 1,
+    resumeToken: null,
+    bucketMissing: false,
+    capReached: false,
+    throttled: 0,
+    passes: 1,
+    ...partial,
+  };
+}
