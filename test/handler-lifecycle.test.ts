@@ -42,7 +42,6 @@ beforeAll(async () => {
   process.env.AWS_ENDPOINT_URL_LAMBDA = lambda.endpoint;
   process.env.AWS_LAMBDA_FUNCTION_NAME = FUNCTION_NAME;
   process.env.POWERTOOLS_LOG_LEVEL = process.env.VP_TEST_LOGS ? 'DEBUG' : 'SILENT';
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   handler = require(path.join(synth.assetDir, 'index.js')).handler;
   events = new EventFactory(synth, responses);
   s3 = testClient();
