@@ -33,6 +33,8 @@ let proxy: SlowS3Proxy | undefined;
 let events: EventFactory;
 let s3: S3Client;
 
+const savedEnv = { ...process.env };
+
 beforeAll(async () => {
   const synth = synthesizeExample();
   proxy = new SlowS3Proxy(testEndpoint());
@@ -49,6 +51,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all([responses.stop(), lambda.stop(), proxy?.stop()]);
+  process.env = savedEnv;
 });
 
 beforeEach(() => {
