@@ -1,21 +1,32 @@
 /**
- * `npm start`: the main job, offline. Starts moto (or uses AWS_ENDPOINT_URL_S3),
- * fills a versioned bucket with a few thousand versions and delete markers,
- * purges it through the `version-purger` CLI and shows the bucket empty.
+ * `npm start`: the main job, offline. Starts moto (or uses AWS_ENDPOINT_URL_S3) and:
+ * 1. fills a versioned bucket with a few thousand versions and delete markers;
+ * 2. previews a retention policy (dry run), then applies it, through the CLI;
+ * 3. purges the bucket through the CLI and shows it empty;
+ * 4. plays CloudFormation: the bundled Lambda handler (the file `cdk synth`
+ *    ships) receives a Delete event for a second bucket, empties it, and the
+ *    demo prints the response CloudFormation would receive.
  */
 import { spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   CreateBucketCommand,
   DeleteObjectCommand,
   ListObjectVersionsCommand,
+  PutBucketTaggingCommand,
   PutBucketVersioningCommand,
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
+import { PHYSICAL_ID_PREFIX, PURGE_TAG_KEY, PURGE_TAG_VALUE, RESOURCE_TYPE } from '../lambda/resource-contract';
+import { captureCloudFormationResponse } from './local-cloudformation';
 import { startLocalS3 } from './local-s3';
 
 const CLI = join(__dirname, 'cli.js');
+/** The bundled handler, as `npm run build` leaves it and `cdk synth` stages it. */
+const HANDLER_BUNDLE = join(__dirname, '..', '..', 'assets', 'handler', 'index.js');
 const FOLDERS = ['logs/', 'exports/', 'images/', 'tmp/'];
 const KEYS_PER_FOLDER = 100;
 const VERSIONS_PER_KEY = 5;
@@ -39,9 +50,14 @@ async function countEntries(client: S3Client, bucket: string): Promise<{ version
   }
 }
 
+async function createVersionedBucket(client: S3Client, bucket: string): Promise<void> {
+  await client.send(new CreateBucketCommand({ Bucket: bucket }));
+  await client.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }));
+}
+
 /** Writes every key's versions in order (moto loses versions written to one key concurrently). */
-async function fillBucket(client: S3Client, bucket: string): Promise<void> {
-  const keys = FOLDERS.flatMap((folder) => Array.from({ length: KEYS_PER_FOLDER }, (_, i) => `${folder}object-${String(i).padStart(4, '0')}.json`));
+async function fillBucket(client: S3Client, bucket: string, keysPerFolder = KEYS_PER_FOLDER): Promise<void> {
+  const keys = FOLDERS.flatMap((folder) => Array.from({ length: keysPerFolder }, (_, i) => `${folder}object-${String(i).padStart(4, '0')}.json`));
   let done = 0;
   await Promise.all(
     Array.from({ length: 8 }, async () => {
@@ -62,6 +78,38 @@ function runCli(endpoint: string, args: string[]): number {
   return out.status ?? 1;
 }
 
+/** Sends the bundled handler the Delete event CloudFormation sends when the stack is deleted. */
+async function deleteThroughCloudFormation(endpoint: string, bucket: string): Promise<Record<string, unknown>> {
+  if (!existsSync(HANDLER_BUNDLE)) throw new Error(`${HANDLER_BUNDLE} is missing: run npm run build`);
+  process.env.AWS_ENDPOINT_URL_S3 = endpoint;
+  const { handler } = require(HANDLER_BUNDLE) as { handler: (event: unknown, context: unknown) => Promise<void> };
+  const response = await captureCloudFormationResponse();
+  const event = {
+    RequestType: 'Delete',
+    ServiceToken: 'arn:aws:lambda:us-east-1:123456789012:function:demo-version-purger',
+    ResponseURL: response.url,
+    StackId: `arn:aws:cloudformation:us-east-1:123456789012:stack/Demo/${randomUUID()}`,
+    RequestId: randomUUID(),
+    LogicalResourceId: 'DataPurger',
+    PhysicalResourceId: `${PHYSICAL_ID_PREFIX}${bucket}`,
+    ResourceType: RESOURCE_TYPE,
+    ResourceProperties: { ServiceToken: 'arn:aws:lambda:us-east-1:123456789012:function:demo-version-purger', BucketName: bucket },
+  };
+  const deadline = Date.now() + 15 * 60_000;
+  const context = {
+    functionName: 'demo-version-purger',
+    invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:demo-version-purger',
+    awsRequestId: randomUUID(),
+    getRemainingTimeInMillis: () => deadline - Date.now(),
+  };
+  try {
+    await handler(event, context);
+    return await response.answer;
+  } finally {
+    response.close();
+  }
+}
+
 async function main(): Promise<void> {
   process.env.AWS_ACCESS_KEY_ID ??= 'demo';
   process.env.AWS_SECRET_ACCESS_KEY ??= 'demo';
@@ -73,21 +121,45 @@ async function main(): Promise<void> {
     say(`Local S3 at ${s3.endpoint}${s3.owned ? ' (moto_server, started for this demo)' : ''}`);
     const client = new S3Client({ endpoint: s3.endpoint, forcePathStyle: true });
     const bucket = `demo-${Date.now().toString(36)}`;
-    await client.send(new CreateBucketCommand({ Bucket: bucket }));
-    await client.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }));
+    await createVersionedBucket(client, bucket);
     say(`Filling s3://${bucket}: ${FOLDERS.length * KEYS_PER_FOLDER} keys x ${VERSIONS_PER_KEY} versions, plus delete markers`);
     await fillBucket(client, bucket);
     const before = await countEntries(client, bucket);
     say(`Bucket holds ${before.versions} versions and ${before.deleteMarkers} delete markers`);
 
-    say('Purging through the CLI');
+    say('Retention preview: keep the 2 newest noncurrent versions of each key (dry run deletes nothing)');
+    runCli(s3.endpoint, ['retain', '--bucket', bucket, '--keep-noncurrent', '2', '--prefix', 'logs/', '--prefix', 'exports/', '--dry-run']);
+    say('Retention run: the same policy, for real');
+    if (runCli(s3.endpoint, ['retain', '--bucket', bucket, '--keep-noncurrent', '2', '--prefix', 'logs/', '--prefix', 'exports/']) !== 0) {
+      throw new Error('the retention run failed');
+    }
+    const retained = await countEntries(client, bucket);
+    say(`After retention: ${retained.versions} versions and ${retained.deleteMarkers} delete markers`);
+
+    say('Purging the bucket through the CLI');
     const code = runCli(s3.endpoint, ['purge', '--bucket', bucket]);
     const after = await countEntries(client, bucket);
     say(`Independent listing after the purge: ${after.versions} versions, ${after.deleteMarkers} delete markers`);
     if (code !== 0 || after.versions + after.deleteMarkers > 0) {
       throw new Error(`the purge did not empty the bucket (exit ${code})`);
     }
-    say('Done: the bucket is empty.');
+
+    const stackBucket = `demo-stack-${Date.now().toString(36)}`;
+    await createVersionedBucket(client, stackBucket);
+    await client.send(new PutBucketTaggingCommand({ Bucket: stackBucket, Tagging: { TagSet: [{ Key: PURGE_TAG_KEY, Value: PURGE_TAG_VALUE }] } }));
+    say(`CloudFormation path: s3://${stackBucket} belongs to a stack (tagged ${PURGE_TAG_KEY}=${PURGE_TAG_VALUE})`);
+    await fillBucket(client, stackBucket, 25);
+    const stackBefore = await countEntries(client, stackBucket);
+    say(`It holds ${stackBefore.versions} versions and ${stackBefore.deleteMarkers} delete markers; the stack is deleted, so the bundled handler gets a Delete event`);
+    const answer = await deleteThroughCloudFormation(s3.endpoint, stackBucket);
+    say('The response CloudFormation would receive:');
+    process.stdout.write(`${JSON.stringify(answer, null, 2)}\n`);
+    const stackAfter = await countEntries(client, stackBucket);
+    say(`Independent listing: ${stackAfter.versions} versions, ${stackAfter.deleteMarkers} delete markers`);
+    if (answer.Status !== 'SUCCESS' || stackAfter.versions + stackAfter.deleteMarkers > 0) {
+      throw new Error('the CloudFormation Delete did not empty the bucket');
+    }
+    say('Done: both buckets are empty, and CloudFormation could now delete them.');
   } finally {
     await s3.stop();
   }
