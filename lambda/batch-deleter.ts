@@ -7,6 +7,16 @@ import { Semaphore } from './semaphore';
 import type { DeleteFailure, VersionEntry } from './types';
 import { isXmlSafeKey } from './xml-safe';
 
+/** Hears how each entry of one batch ended: deleted or not. */
+export type SettledListener = (entry: VersionEntry, deleted: boolean) => void;
+
+/** Where one batch reports each entry's outcome. */
+interface BatchSink {
+  deleted(entry: VersionEntry): void;
+  failed(entry: VersionEntry, code: string, message: string): void;
+  unsent(entries: readonly VersionEntry[]): void;
+}
+
 /** Settings and callbacks of a {@link BatchDeleter}. */
 export interface BatchDeleterOptions {
   readonly client: S3Client;
@@ -43,13 +53,18 @@ export class BatchDeleter {
     this.slots = new Semaphore(options.concurrency);
   }
 
-  /** Waits for a free slot, then starts deleting `entries` in the background. */
-  async submit(entries: readonly VersionEntry[], rate: RateController): Promise<void> {
+  /**
+   * Waits for a free slot, then starts deleting `entries` in the background.
+   * `onSettled`, when given, hears about each entry of this batch: deleted, or
+   * not (failed, or left pending by a stop).
+   */
+  async submit(entries: readonly VersionEntry[], rate: RateController, onSettled?: SettledListener): Promise<void> {
     if (entries.length === 0) return;
     if (entries.length > MAX_KEYS_PER_DELETE) throw new RangeError(`a batch holds at most ${MAX_KEYS_PER_DELETE} keys`);
     await this.slots.acquire();
-    const task = this.deleteBatch(entries, rate)
-      .catch((err) => this.failAll(entries, err))
+    const sink = this.sinkFor(onSettled);
+    const task = this.deleteBatch(entries, rate, sink)
+      .catch((err) => this.failAll(entries, err, sink))
       .finally(() => {
         this.slots.release();
         this.running.delete(task);
@@ -66,25 +81,42 @@ export class BatchDeleter {
     return Date.now() >= this.options.hardStopAt || this.options.signal?.aborted === true;
   }
 
-  private async deleteBatch(entries: readonly VersionEntry[], rate: RateController): Promise<void> {
-    const xmlSafe = entries.filter((e) => isXmlSafeKey(e.key));
-    const xmlUnsafe = entries.filter((e) => !isXmlSafeKey(e.key));
-    if (xmlSafe.length > 0) await this.deleteMany(xmlSafe, rate);
-    for (const entry of xmlUnsafe) await this.deleteOne(entry, rate);
+  private sinkFor(onSettled: SettledListener | undefined): BatchSink {
+    return {
+      deleted: (entry) => {
+        this.options.onDeleted(entry);
+        onSettled?.(entry, true);
+      },
+      failed: (entry, code, message) => {
+        this.options.onFailed({ key: entry.key, versionId: entry.versionId, code, message });
+        onSettled?.(entry, false);
+      },
+      unsent: (entries) => {
+        this.pending.push(...entries);
+        for (const e of entries) onSettled?.(e, false);
+      },
+    };
   }
 
-  private async deleteMany(batch: readonly VersionEntry[], rate: RateController): Promise<void> {
+  private async deleteBatch(entries: readonly VersionEntry[], rate: RateController, sink: BatchSink): Promise<void> {
+    const xmlSafe = entries.filter((e) => isXmlSafeKey(e.key));
+    const xmlUnsafe = entries.filter((e) => !isXmlSafeKey(e.key));
+    if (xmlSafe.length > 0) await this.deleteMany(xmlSafe, rate, sink);
+    for (const entry of xmlUnsafe) await this.deleteOne(entry, rate, sink);
+  }
+
+  private async deleteMany(batch: readonly VersionEntry[], rate: RateController, sink: BatchSink): Promise<void> {
     let remaining = [...batch];
     let transientAttempts = 0;
     let throttledAttempts = 0;
     while (remaining.length > 0) {
       if (this.stopped()) {
-        this.pending.push(...remaining);
+        sink.unsent(remaining);
         return;
       }
       const sentAt = await rate.acquire(remaining.length, this.options.signal);
       if (this.stopped()) {
-        this.pending.push(...remaining);
+        sink.unsent(remaining);
         return;
       }
       let keyErrors: S3KeyError[];
@@ -106,18 +138,18 @@ export class BatchDeleter {
           continue;
         }
         if (errorCode(err) === 'MalformedXML') {
-          for (const entry of remaining) await this.deleteOne(entry, rate);
+          for (const entry of remaining) await this.deleteOne(entry, rate, sink);
           return;
         }
         if (isTransient(err) && ++transientAttempts < MAX_TRANSIENT_ATTEMPTS) {
           await sleep(backoffMs(transientAttempts), this.options.signal);
           continue;
         }
-        this.failAll(remaining, err);
+        this.failAll(remaining, err, sink);
         return;
       }
       throttledAttempts = 0;
-      const { retry, throttledKeys } = this.settle(remaining, keyErrors, transientAttempts + 1 >= MAX_TRANSIENT_ATTEMPTS);
+      const { retry, throttledKeys } = this.settle(remaining, keyErrors, transientAttempts + 1 >= MAX_TRANSIENT_ATTEMPTS, sink);
       if (throttledKeys > 0) {
         rate.onThrottle(sentAt);
         this.options.onThrottled();
@@ -136,7 +168,7 @@ export class BatchDeleter {
    * deleted (S3's Quiet mode lists only failures). moto leaves VersionId out of
    * errors, so an error without one matches the first unmatched entry of its key.
    */
-  private settle(batch: readonly VersionEntry[], keyErrors: readonly S3KeyError[], lastAttempt: boolean) {
+  private settle(batch: readonly VersionEntry[], keyErrors: readonly S3KeyError[], lastAttempt: boolean, sink: BatchSink) {
     const failedAt = new Map<number, S3KeyError>();
     const byKey = new Map<string, number[]>();
     batch.forEach((e, i) => {
@@ -156,28 +188,28 @@ export class BatchDeleter {
     batch.forEach((entry, i) => {
       const keyError = failedAt.get(i);
       if (!keyError) {
-        this.options.onDeleted(entry);
+        sink.deleted(entry);
         return;
       }
       const code = keyError.Code ?? 'UnknownError';
       if (code === 'SlowDown') throttledKeys++;
       if (TRANSIENT_CODES.has(code) && !lastAttempt) retry.push(entry);
-      else this.options.onFailed({ key: entry.key, versionId: entry.versionId, code, message: keyError.Message ?? code });
+      else sink.failed(entry, code, keyError.Message ?? code);
     });
     return { retry, throttledKeys };
   }
 
-  private async deleteOne(entry: VersionEntry, rate: RateController): Promise<void> {
+  private async deleteOne(entry: VersionEntry, rate: RateController, sink: BatchSink): Promise<void> {
     let transientAttempts = 0;
     let throttledAttempts = 0;
     for (;;) {
       if (this.stopped()) {
-        this.pending.push(entry);
+        sink.unsent([entry]);
         return;
       }
       const sentAt = await rate.acquire(1, this.options.signal);
       if (this.stopped()) {
-        this.pending.push(entry);
+        sink.unsent([entry]);
         return;
       }
       try {
@@ -190,7 +222,7 @@ export class BatchDeleter {
           }),
         );
         rate.onSuccess(1);
-        this.options.onDeleted(entry);
+        sink.deleted(entry);
         return;
       } catch (err) {
         if (isNoSuchBucket(err)) return;
@@ -204,15 +236,15 @@ export class BatchDeleter {
           await sleep(backoffMs(transientAttempts), this.options.signal);
           continue;
         }
-        this.failAll([entry], err);
+        this.failAll([entry], err, sink);
         return;
       }
     }
   }
 
-  private failAll(entries: readonly VersionEntry[], err: unknown): void {
+  private failAll(entries: readonly VersionEntry[], err: unknown, sink: BatchSink): void {
     const code = errorCode(err);
     const message = errorMessage(err);
-    for (const e of entries) this.options.onFailed({ key: e.key, versionId: e.versionId, code, message });
+    for (const e of entries) sink.failed(e, code, message);
   }
 }

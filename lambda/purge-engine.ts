@@ -1,6 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { backoffMs, sleep } from './backoff';
 import { BatchDeleter } from './batch-deleter';
+import { CurrentMarkerGuard } from './current-marker-guard';
 import { inspectBucket } from './bucket-preflight';
 import {
   DEFAULT_CONCURRENCY,
@@ -33,6 +34,8 @@ interface StreamState {
   readonly cursor: ListCursor | null;
   readonly held: EncodedEntry | null;
   readonly selector: unknown;
+  /** Retention: the key in progress, when some of its deletions failed (its current delete marker must stay). */
+  readonly taintedKey?: string | null;
 }
 
 /** The `streams` part of a resume token. */
@@ -237,12 +240,24 @@ class PurgeRun {
     let cursor = state.cursor;
     let held = state.held ? decodeEntry(state.held) : null;
     let batch: VersionEntry[] = [];
+    // Retention may delete a current delete marker only once everything behind it is gone.
+    const guard = this.mode === 'retain' && !this.dryRun ? new CurrentMarkerGuard() : undefined;
+    const settled = guard ? (entry: VersionEntry, deleted: boolean) => guard.settle(entry, deleted) : undefined;
+    if (state.taintedKey) guard?.restoreTaint(state.taintedKey);
+    // A resumed stream may be in the middle of a key: watch it from its first entry.
+    let watchFirst = state.selector !== null && state.selector !== undefined;
     const flush = async () => {
       const full = batch;
       batch = [];
-      await deleter.submit(full, rate);
+      await deleter.submit(full, rate, settled);
+    };
+    const enqueue = async (entry: VersionEntry) => {
+      guard?.track(entry);
+      batch.push(entry);
+      if (batch.length >= MAX_KEYS_PER_DELETE) await flush();
     };
     const take = async (chosen: VersionEntry[]) => {
+      for (const marker of guard?.takeReleased() ?? []) await enqueue(marker);
       for (const entry of chosen) {
         if (this.o.maxDeletions !== undefined && this.counts.selected >= this.o.maxDeletions) {
           this.capReached = true;
@@ -251,20 +266,43 @@ class PurgeRun {
         this.counts.selected++;
         this.o.onSelected?.(entry);
         if (this.dryRun) continue;
-        batch.push(entry);
-        if (batch.length >= MAX_KEYS_PER_DELETE) await flush();
+        if (guard && CurrentMarkerGuard.applies(entry) && guard.admit(entry) !== 'delete-now') continue;
+        await enqueue(entry);
+      }
+    };
+    /** Sends what is batched, then the markers released as their keys' deletions settle. */
+    const finish = async (stopping: boolean) => {
+      for (;;) {
+        await flush();
+        const released = guard?.takeReleased() ?? [];
+        if (released.length > 0) {
+          for (const marker of released) await enqueue(marker);
+          continue;
+        }
+        if (!guard?.hasWaiting) return;
+        if (stopping) {
+          guard.abandonWaiting();
+          return;
+        }
+        await guard.changed();
       }
     };
     for (;;) {
       if (this.listingStopped()) {
-        await flush();
+        await finish(true);
         if (this.capReached) return null;
-        return { range: state.range, cursor, held: held ? encodeEntry(held) : null, selector: selector.snapshot() };
+        return {
+          range: state.range,
+          cursor,
+          held: held ? encodeEntry(held) : null,
+          selector: selector.snapshot(),
+          taintedKey: guard?.taintedWatchedKey() ?? null,
+        };
       }
       const page = await this.listWithRetries(state.range, cursor ?? {});
       if (page === 'stopped') continue;
       if (page === null) {
-        await flush();
+        await finish(true);
         return null;
       }
       this.counts.listed += page.entries.length;
@@ -277,12 +315,17 @@ class PurgeRun {
         held = null;
       }
       for (const entry of entries) {
+        if (watchFirst) {
+          if (!state.taintedKey) guard?.watch(entry.key);
+          watchFirst = false;
+        }
         await take(selector.next(entry));
         if (this.capReached) break;
+        if (guard && CurrentMarkerGuard.applies(entry)) guard.watch(entry.key);
       }
       if (!page.next && !this.capReached) {
         await take(selector.end());
-        await flush();
+        await finish(false);
         return null;
       }
     }

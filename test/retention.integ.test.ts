@@ -1,11 +1,11 @@
-import type { S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand, PutObjectLegalHoldCommand, type S3Client } from '@aws-sdk/client-s3';
 import { purgeBucket } from '../lambda/purge-engine';
 import type { PurgeOptions } from '../lambda/purge-types';
 import type { RetentionPolicy } from '../lambda/retention-policy';
 import { retentionSelector } from '../lambda/retention-selector';
 import { createS3Client } from '../lambda/s3-client';
 import { identities, identity, listVersions, putSequentially, writeTimeline, type Timeline, type TimelinePlan } from './support/histories';
-import { createBucket, listAll, testClient, testEndpoint, uniqueBucketName } from './support/s3';
+import { createBucket, deleteMarker, listAll, put, testClient, testEndpoint, uniqueBucketName } from './support/s3';
 
 /*
  * Scheduled-retention semantics against moto, on histories written in real
@@ -400,4 +400,21 @@ describe('scheduled retention against moto', () => {
     expect(after).toHaveLength(4 + 2 + 2);
     expect(run.result.listed).toBe(HOT_VERSIONS + 4);
   }, 120_000);
+});
+
+describe('expired delete markers when a deletion fails', () => {
+  test('a current delete marker stays when a version behind it could not be deleted (legal hold)', async () => {
+    // GIVEN: k = [current delete marker, v1, held (legal hold)]
+    const bucket = await createBucket(setup, uniqueBucketName('ret-lock'), { objectLock: true });
+    const held = await setup.send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: 'held' }));
+    await setup.send(new PutObjectLegalHoldCommand({ Bucket: bucket, Key: 'k', VersionId: held.VersionId, LegalHold: { Status: 'ON' } }));
+    await put(setup, bucket, 'k', 'v1');
+    await deleteMarker(setup, bucket, 'k');
+    const marker = (await listVersions(setup, bucket)).find((e) => e.isDeleteMarker)!;
+    // WHEN: every noncurrent version goes, and so would the then-expired marker
+    const { result } = await retain(bucket, { noncurrentVersionsOlderThanMs: 0, expiredDeleteMarkers: true }, new Date());
+    // THEN: the held version stays, and so does the marker in front of it: the object does not reappear
+    expect(result.failed).toBe(1);
+    expect(identities(await listAll(setup, bucket))).toEqual([`k@${held.VersionId}`, identity(marker)].sort());
+  });
 });
