@@ -11,6 +11,9 @@ import { type HandlerEnv, readHandlerEnv } from './env';
 import { purgeBucket } from './purge-engine';
 import type { PurgeOptions, PurgeResult } from './purge-types';
 import { CREATE_FAILED_PHYSICAL_ID } from './resource-contract';
+import { isRetentionRequest, type RetentionContinuation, type RetentionEvent } from './retention-contract';
+import { type PublishRetentionMetrics, publishRetentionMetrics } from './retention-metrics';
+import { type RetentionOutcome, runRetention } from './retention-run';
 import { createS3Client } from './s3-client';
 import { type ContinuationPayload, createSelfInvoker, type InvokeSelf, isContinuation } from './self-invoke';
 import {
@@ -42,10 +45,19 @@ export interface HandlerDeps {
   readonly logger: Logger;
   readonly env: HandlerEnv;
   readonly now: () => number;
+  /**
+   * Emits a retention run's metrics.
+   * @default - CloudWatch EMF through Powertools Metrics
+   */
+  readonly publishRetentionMetrics?: PublishRetentionMetrics;
 }
 
-/** Events the function accepts. Scheduled retention runs will arrive as `{ kind: 'retention', ... }`. */
-type IncomingEvent = CfnEvent | ContinuationPayload | { readonly kind: 'retention' } | unknown;
+/**
+ * Events the function accepts: CloudFormation's requests, teardown
+ * continuations, and scheduled retention runs (`{ kind: 'retention', ... }`)
+ * with their continuations.
+ */
+type IncomingEvent = CfnEvent | ContinuationPayload | RetentionEvent | RetentionContinuation | unknown;
 
 const logger = new Logger({ serviceName: 'cdk-version-purger' });
 
@@ -78,7 +90,16 @@ function productionDeps(context: LambdaContext): HandlerDeps {
   return { ...defaultDeps, env: readHandlerEnv() };
 }
 
-/** Lambda entry point. Never throws: a thrown error would make Lambda retry the invocation. */
+/**
+ * Lambda entry point.
+ *
+ * - CloudFormation requests and teardown continuations never throw: a thrown
+ *   error would make Lambda retry the invocation, so the handler answers
+ *   CloudFormation instead.
+ * - A retention run that failed throws at its end, after emitting its
+ *   metrics, so that the invocation lands in the function's on-failure
+ *   destination (the construct sets retryAttempts 0: it is not retried).
+ */
 async function handler(event: unknown, context: LambdaContext): Promise<void> {
   let deps: HandlerDeps;
   try {
@@ -86,28 +107,65 @@ async function handler(event: unknown, context: LambdaContext): Promise<void> {
   } catch (err) {
     // Without dependencies there is nobody to answer with; log and end.
     logger.critical('Handler could not start', { error: String(err) });
+    if (isRetentionRequest(event)) throw err;
     return;
   }
   await handleEvent(event, context, deps);
 }
 
-/** Dispatches one event. Exported for tests; never throws. */
+/**
+ * Dispatches one event. Exported for tests. Throws only for a retention run
+ * that failed or a retention event that cannot run.
+ */
 async function handleEvent(event: IncomingEvent, context: LambdaContext, deps: HandlerDeps): Promise<void> {
   deps.logger.addContext(context as Parameters<Logger['addContext']>[0]);
+  if (isRetentionRequest(event)) {
+    await handleRetention(event, context, deps);
+    return;
+  }
   try {
     if (isCfnEvent(event)) {
       await handleCfnEvent(event, context, deps);
     } else if (isContinuation(event)) {
       await handleContinuation(event, context, deps);
-    } else if (typeof event === 'object' && event !== null && (event as { kind?: unknown }).kind === 'retention') {
-      // Dispatch point for scheduled retention runs (not implemented yet).
-      deps.logger.error('Retention events are not supported by this version of the handler', { event });
     } else {
       deps.logger.error('Unrecognised event; ignoring it', { event });
     }
   } catch (err) {
     // Last resort: handleCfnEvent and handleContinuation answer on their own.
     deps.logger.critical('Unexpected error in the handler', { error: err instanceof Error ? err.stack : String(err) });
+  }
+}
+
+/**
+ * Runs one invocation of a scheduled retention run (lambda/retention-run.ts).
+ * Rethrows a failed run's error after logging it.
+ */
+async function handleRetention(event: unknown, context: LambdaContext, deps: HandlerDeps): Promise<RetentionOutcome> {
+  try {
+    return await runRetention(
+      event,
+      context.awsRequestId,
+      {
+        s3: deps.s3,
+        purge: deps.purge,
+        invokeSelf: deps.invokeSelf,
+        logger: {
+          info: (m, a) => deps.logger.info(m, a ?? {}),
+          warn: (m, a) => deps.logger.warn(m, a ?? {}),
+          error: (m, a) => deps.logger.error(m, a ?? {}),
+        },
+        publishMetrics: deps.publishRetentionMetrics ?? publishRetentionMetrics,
+        now: deps.now,
+      },
+      { invocationDeadline: timing(context, deps).invocationDeadline },
+    );
+  } catch (err) {
+    deps.logger.error('Retention invocation failed; it goes to the on-failure destination', {
+      error: err instanceof Error ? err.message : String(err),
+      name: err instanceof Error ? err.name : undefined,
+    });
+    throw err;
   }
 }
 
@@ -241,4 +299,4 @@ function timing(context: LambdaContext, deps: HandlerDeps): TeardownTiming {
   return { invocationDeadline: deps.now() + remaining - margin, answerReserveMs: deps.env.answerReserveMs };
 }
 
-export { handler, handleEvent };
+export { handler, handleEvent, handleRetention };

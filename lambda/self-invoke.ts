@@ -1,5 +1,6 @@
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import type { CfnDeleteEvent } from './cfn-response';
+import type { RetentionContinuation } from './retention-contract';
 import type { TeardownState } from './teardown';
 
 /** `kind` of the payload a handler sends to itself to continue a purge. */
@@ -31,8 +32,11 @@ function isContinuation(value: unknown): value is ContinuationPayload {
   return v.kind === CONTINUATION_KIND && v.v === 1 && typeof v.event === 'object' && typeof v.state === 'object';
 }
 
+/** What the function sends to itself: a teardown or a retention run that needs another invocation. */
+export type SelfInvocation = ContinuationPayload | RetentionContinuation;
+
 /** Sends a continuation; rejects when Lambda did not accept it. */
-export type InvokeSelf = (payload: ContinuationPayload) => Promise<void>;
+export type InvokeSelf = (payload: SelfInvocation) => Promise<void>;
 
 /**
  * Returns an {@link InvokeSelf} that invokes `functionName` asynchronously

@@ -1,7 +1,10 @@
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct, type IConstruct } from 'constructs';
 import { handlerAssetDir } from './handler-asset';
 import { VersionPurgerValidationError } from './validation-error';
@@ -39,6 +42,20 @@ export type RequestedSettings = Partial<ProviderSettings>;
 
 /** Construct id of the singleton in its stack. */
 const PROVIDER_ID = 'CdkVersionPurgerProvider';
+
+/** How long failed invocations wait in the dead-letter queue: SQS's maximum. */
+export const DEAD_LETTER_RETENTION = Duration.days(14);
+
+/**
+ * What the provider adds once the first retention schedule appears in the
+ * stack: where failed asynchronous invocations go, and an alarm on it.
+ */
+export interface RetentionFailureHandling {
+  /** Receives failed asynchronous invocations of the function (its on-failure destination) and undeliverable schedule events. */
+  readonly deadLetterQueue: sqs.Queue;
+  /** In ALARM while the dead-letter queue holds a message. */
+  readonly deadLetterAlarm: cloudwatch.Alarm;
+}
 
 /**
  * The one Lambda function (with its role and log group) shared by every
@@ -81,6 +98,7 @@ export class VersionPurgerProvider extends Construct {
   public readonly selfInvokePolicy: iam.Policy;
   /** The settings the function was created with. */
   public readonly settings: ProviderSettings;
+  private failureHandling?: RetentionFailureHandling;
 
   private constructor(scope: Construct, id: string, settings: ProviderSettings) {
     super(scope, id);
@@ -129,6 +147,47 @@ export class VersionPurgerProvider extends Construct {
         }),
       ],
     });
+  }
+
+  /**
+   * Prepares the function for scheduled retention runs, once per stack:
+   * - asynchronous invocations are not retried (`retryAttempts: 0`): a
+   *   retention run that failed throws at its end, and retrying it blindly
+   *   would repeat a permanent problem; teardown never throws, so this only
+   *   changes what happens after a crash (see docs/retention.md);
+   * - failed invocations go to an SQS queue (on-failure destination),
+   *   encrypted, TLS only, keeping messages 14 days;
+   * - an alarm goes off while that queue holds a message.
+   */
+  public enableRetention(): RetentionFailureHandling {
+    if (this.failureHandling) return this.failureHandling;
+    const deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: DEAD_LETTER_RETENTION,
+    });
+    Validations.of(deadLetterQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason:
+        'This queue is itself the dead-letter destination of the purge function (failed asynchronous invocations ' +
+        'and undeliverable schedule events); a dead-letter queue for it would have nothing to catch.',
+    });
+    this.function.configureAsyncInvoke({
+      retryAttempts: 0,
+      onFailure: new destinations.SqsDestination(deadLetterQueue),
+    });
+    const deadLetterAlarm = new cloudwatch.Alarm(this, 'DeadLetterAlarm', {
+      alarmDescription:
+        'cdk-version-purger: an invocation of the purge function failed (a retention run that failed, or a crash); ' +
+        'the failed event waits in the dead-letter queue.',
+      metric: deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    this.failureHandling = { deadLetterQueue, deadLetterAlarm };
+    return this.failureHandling;
   }
 
   /** Throws when `requested` asks for settings other than the function has. */

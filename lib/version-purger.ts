@@ -10,13 +10,17 @@ import {
   Token,
   Validations,
 } from 'aws-cdk-lib';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct, type IConstruct } from 'constructs';
 import { PROPERTY, PURGE_TAG_KEY, PURGE_TAG_VALUE, RESOURCE_TYPE } from '../lambda/resource-contract';
 import { VersionPurgerProvider } from './version-purger-provider';
+import { PurgerRetention, type RetentionMetricName, type RetentionOptions } from './version-purger-retention';
 import { VersionPurgerValidationError } from './validation-error';
 
 /** CloudFormation's limit on a custom resource's ServiceTimeout (s). */
@@ -110,6 +114,22 @@ export interface VersionPurgerProps {
    * @default logs.RetentionDays.ONE_MONTH
    */
   readonly logRetention?: logs.RetentionDays;
+
+  /**
+   * Scheduled retention cleanup: on the given schedule, delete the bucket's
+   * noncurrent versions and expired delete markers that the policy selects.
+   * The current version of a key is never deleted.
+   *
+   * Works with `purgeOnDelete: false`, and then also with imported buckets
+   * and buckets of other stacks: retention never deletes current data and
+   * does not rely on the teardown tag.
+   *
+   * The first retention schedule in a stack also makes the shared function's
+   * asynchronous invocations unretried (`retryAttempts: 0`) with an SQS
+   * on-failure destination (see docs/retention.md).
+   * @default - no scheduled cleanup
+   */
+  readonly retention?: RetentionOptions;
 }
 
 /**
@@ -139,6 +159,28 @@ export class VersionPurger extends Construct {
    * undefined when `purgeOnDelete` is false.
    */
   public readonly bucketPolicy?: iam.Policy;
+  /** The EventBridge rule that starts retention runs; undefined without `retention`. */
+  public readonly retentionRule?: events.Rule;
+  /**
+   * The policy on the shared role that lets the handler clean up this bucket
+   * by retention (and write the dry-run report); undefined without `retention`.
+   */
+  public readonly retentionIamPolicy?: iam.Policy;
+  /**
+   * In ALARM after a retention run that failed (`DeleteErrors` or `RunFailed`
+   * > 0) or stopped at `maxDeletionsPerRun` (`CapReached`), until a run
+   * succeeds. Add your actions to it. Undefined without `retention`.
+   */
+  public readonly retentionAlarm?: cloudwatch.Alarm;
+  /**
+   * The stack's dead-letter queue: the shared function's on-failure
+   * destination for asynchronous invocations, and the schedule rules' DLQ.
+   * Undefined without `retention`.
+   */
+  public readonly deadLetterQueue?: sqs.IQueue;
+  /** In ALARM while {@link deadLetterQueue} holds a message. Undefined without `retention`. */
+  public readonly deadLetterAlarm?: cloudwatch.Alarm;
+  private readonly retention?: PurgerRetention;
 
   constructor(scope: Construct, id: string, props: VersionPurgerProps) {
     super(scope, id);
@@ -150,6 +192,7 @@ export class VersionPurger extends Construct {
     this.validateFunctionSettings(props);
     validateServiceTimeout(this, serviceTimeout);
     const cfnBucket = purgeOnDelete ? this.validateOwnedBucket(props.bucket) : undefined;
+    if (props.retention && !purgeOnDelete) this.warnIfUnversioned(props.bucket);
 
     this.bucket = props.bucket;
     const provider = VersionPurgerProvider.getOrCreate(this, {
@@ -163,6 +206,16 @@ export class VersionPurger extends Construct {
     if (purgeOnDelete) {
       this.bucketPolicy = this.grantPurge(provider, props.bucket, { fenceWrites, bypassGovernanceRetention });
       Tags.of(props.bucket).add(PURGE_TAG_KEY, PURGE_TAG_VALUE);
+    }
+
+    if (props.retention) {
+      this.retention = new PurgerRetention(this, 'Retention', { bucket: props.bucket, provider, options: props.retention });
+      const failure = provider.enableRetention();
+      this.retentionRule = this.retention.rule;
+      this.retentionIamPolicy = this.retention.iamPolicy;
+      this.retentionAlarm = this.retention.alarm;
+      this.deadLetterQueue = failure.deadLetterQueue;
+      this.deadLetterAlarm = failure.deadLetterAlarm;
     }
 
     this.customResource = new CustomResource(this, 'Resource', {
@@ -185,6 +238,30 @@ export class VersionPurger extends Construct {
       // also outlive the purge, or its deletion would drop the write fence.
       Aspects.of(this).add(new DependOnBucketPolicy(this, props.bucket));
       this.node.addValidation({ validate: () => deletionPolicyErrors(cfnBucket) });
+    }
+  }
+
+  /**
+   * A metric the retention runs for this bucket emit (namespace
+   * `VersionPurger`, dimension `BucketName`; Sum over 5 minutes unless
+   * overridden), for dashboards and your own alarms.
+   * @throws Error when this purger has no `retention`.
+   */
+  public metricRetention(metricName: RetentionMetricName, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    if (!this.retention) throw new VersionPurgerValidationError(this, 'metricRetention needs the retention prop.');
+    return this.retention.metric(metricName, props);
+  }
+
+  /** Warns when a bucket defined in this app is not versioned: retention then has nothing to delete. */
+  private warnIfUnversioned(bucket: s3.IBucket): void {
+    const cfnBucket = bucket.node.defaultChild;
+    if (!(cfnBucket instanceof s3.CfnBucket) || Token.isUnresolved(cfnBucket.versioningConfiguration)) return;
+    const status = (cfnBucket.versioningConfiguration as s3.CfnBucket.VersioningConfigurationProperty | undefined)?.status;
+    if (status !== 'Enabled' && !Token.isUnresolved(status)) {
+      Annotations.of(this).addWarningV2(
+        'cdk-version-purger:retentionBucketNotVersioned',
+        `bucket ${bucket.node.path} is not versioned, so retention finds no noncurrent versions to delete.`,
+      );
     }
   }
 

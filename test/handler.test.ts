@@ -4,7 +4,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import type { CfnAnswer, CfnDeleteEvent, CfnEvent } from '../lambda/cfn-response';
 import { handleEvent, type HandlerDeps, type LambdaContext } from '../lambda/handler';
 import type { PurgeResult, ResumeToken } from '../lambda/purge-types';
-import type { ContinuationPayload } from '../lambda/self-invoke';
+import type { ContinuationPayload, SelfInvocation } from '../lambda/self-invoke';
 
 const s3 = mockClient(S3Client);
 
@@ -71,17 +71,28 @@ describe('handleEvent', () => {
     await expect(handleEvent(deleteEvent('r-undeliverable'), context(), failing)).resolves.toBeUndefined();
   });
 
-  test('leaves a dispatch point for retention events without answering anyone', async () => {
+  test('hands retention events to the retention path, which refuses an invalid one by throwing, answering nobody', async () => {
     const { deps, answers, invocations } = givenDeps({});
-    await expect(handleEvent({ kind: 'retention', bucket: 'b' }, context(), deps)).resolves.toBeUndefined();
+    await expect(handleEvent({ kind: 'retention', bucket: 'b' }, context(), deps)).rejects.toThrow(
+      /Invalid retention event: unsupported version/,
+    );
     expect(answers).toEqual([]);
     expect(invocations).toEqual([]);
+  });
+
+  test('runs a valid retention event without answering CloudFormation', async () => {
+    const { deps, answers } = givenDeps({ mode: 'retain' });
+    const published: unknown[] = [];
+    const event = { kind: 'retention', v: 1, bucketName: 'b', policy: { keepNoncurrentVersions: 1 }, dryRun: false };
+    await expect(handleEvent(event, context(), { ...deps, publishRetentionMetrics: (m) => published.push(m) })).resolves.toBeUndefined();
+    expect(answers).toEqual([]);
+    expect(published).toEqual([expect.objectContaining({ bucket: 'b', runFailed: false })]);
   });
 });
 
 function givenDeps(engineResult: Partial<PurgeResult>, invokeError?: Error) {
   const answers: CfnAnswer[] = [];
-  const invocations: ContinuationPayload[] = [];
+  const invocations: SelfInvocation[] = [];
   const deps: HandlerDeps = {
     s3: new S3Client({ region: 'us-east-1' }),
     purge: async () => result(engineResult),

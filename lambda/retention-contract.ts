@@ -1,0 +1,143 @@
+/**
+ * The contract between the `VersionPurger` construct's retention schedule
+ * (lib/) and the handler's retention path (lambda/): the event the
+ * EventBridge rule sends, the continuation the handler sends to itself, and
+ * the metric names the alarms watch. Types and plain constants only, so that
+ * lib/ can import this file without pulling Lambda code into a CDK app.
+ */
+import type { PrefixTotals } from './prefix-report';
+import type { ResumeToken } from './purge-types';
+import type { RetentionPolicy } from './retention-policy';
+
+/** `kind` of the event the schedule sends. */
+export const RETENTION_EVENT_KIND = 'retention';
+
+/** `kind` of the payload a retention run sends to itself to continue. */
+export const RETENTION_CONTINUATION_KIND = 'retention-continuation';
+
+/** Where a dry run writes its report (the construct's `dryRunReportLocation`, resolved). */
+export interface RetentionReportTarget {
+  readonly bucketName: string;
+  /** Key prefix of the report objects; `''` for the bucket's root. */
+  readonly prefix: string;
+}
+
+/**
+ * The event the construct's EventBridge rule sends to the handler (the rule
+ * target's input), version 1. Durations are milliseconds.
+ */
+export interface RetentionEvent {
+  readonly kind: typeof RETENTION_EVENT_KIND;
+  readonly v: 1;
+  /** The bucket to clean up. */
+  readonly bucketName: string;
+  /** What to delete. */
+  readonly policy: RetentionPolicy;
+  /**
+   * The run stops after selecting this many entries for deletion.
+   * @default - no cap (the construct always sends one)
+   */
+  readonly maxDeletionsPerRun?: number;
+  /** List and report, delete nothing. */
+  readonly dryRun: boolean;
+  /**
+   * Where a dry run writes its report.
+   * @default - no report object, logs only
+   */
+  readonly report?: RetentionReportTarget;
+  /**
+   * ISO-8601 instant the policy is evaluated at. The construct never sets it;
+   * it is for manual invocations that preview a future date.
+   * @default - the run's start time
+   */
+  readonly asOf?: string;
+}
+
+/** Selected entries tallied by top-level prefix, and a few examples, carried across invocations. */
+export interface RetentionTallySnapshot {
+  /** Per top-level prefix; prefixes beyond the tracked maximum are folded into `(other prefixes)`. */
+  readonly byPrefix: Record<string, PrefixTotals>;
+  /** Totals over every prefix (exact even when prefixes were folded). */
+  readonly total: PrefixTotals;
+  /** The first few selected entries. */
+  readonly sample: ReadonlyArray<RetentionSampleEntry>;
+}
+
+/** One selected entry as shown in logs and reports. */
+export interface RetentionSampleEntry {
+  readonly key: string;
+  readonly versionId: string;
+  readonly isDeleteMarker: boolean;
+  readonly lastModified: string;
+  readonly size: number;
+}
+
+/** Progress of a dry-run report across invocations. */
+export interface RetentionReportProgress {
+  /** Entries written to entry files so far. */
+  readonly entriesWritten: number;
+  /** Keys of the entry files written so far. */
+  readonly files: readonly string[];
+}
+
+/** What one invocation of a retention run hands to the next. JSON-serialisable. */
+export interface RetentionRunState {
+  /** Request id of the run's first invocation; names the run in logs and reports. */
+  readonly runId: string;
+  /** Epoch ms when the first invocation started: the run's duration counts from here. */
+  readonly startedAt: number;
+  /** Epoch ms the policy is evaluated at; the same for every invocation of the run. */
+  readonly asOf: number;
+  /** 1 for the invocation the schedule started. */
+  readonly invocation: number;
+  /** The engine's token: position, selector state, counts and errors so far. */
+  readonly resumeToken: ResumeToken | null;
+  readonly tally: RetentionTallySnapshot;
+  /** Present for dry runs that write a report. */
+  readonly report: RetentionReportProgress | null;
+}
+
+/** What a retention run sends to itself (asynchronously) when it needs another invocation. */
+export interface RetentionContinuation {
+  readonly kind: typeof RETENTION_CONTINUATION_KIND;
+  readonly v: 1;
+  /** The event that started the run, unchanged. */
+  readonly run: RetentionEvent;
+  readonly state: RetentionRunState;
+}
+
+/** CloudWatch namespace of the retention metrics. */
+export const METRICS_NAMESPACE = 'VersionPurger';
+
+/** The one dimension of every retention metric. */
+export const METRICS_DIMENSION = 'BucketName';
+
+/**
+ * Metrics every retention run emits once, when it ends (in the invocation
+ * that ends it), with the run's totals.
+ */
+export const RETENTION_METRIC = {
+  /** Noncurrent versions deleted (Count). */
+  versionsDeleted: 'VersionsDeleted',
+  /** Delete markers deleted (Count). */
+  deleteMarkersDeleted: 'DeleteMarkersDeleted',
+  /** Bytes of the versions deleted (Bytes). */
+  bytesDeleted: 'BytesDeleted',
+  /** Entries that could not be deleted (Count). */
+  deleteErrors: 'DeleteErrors',
+  /** From the first invocation's start to the end of the run (Milliseconds). */
+  runDurationMs: 'RunDurationMs',
+  /** 1 when `maxDeletionsPerRun` stopped the run, else 0 (Count). */
+  capReached: 'CapReached',
+  /** 1 when the run failed (entries not deleted, an error, a missing bucket, an unwritable report), else 0 (Count). */
+  runFailed: 'RunFailed',
+} as const;
+
+/** True when `value` is meant for the retention path (its payload is validated there). */
+function isRetentionRequest(value: unknown): value is { readonly kind: string } {
+  if (typeof value !== 'object' || value === null) return false;
+  const kind = (value as { kind?: unknown }).kind;
+  return kind === RETENTION_EVENT_KIND || kind === RETENTION_CONTINUATION_KIND;
+}
+
+export { isRetentionRequest };

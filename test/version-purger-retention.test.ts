@@ -1,0 +1,659 @@
+import { App, CfnParameter, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import {
+  DEFAULT_MAX_DELETIONS_PER_RUN,
+  PURGE_TAG_KEY,
+  type RetentionOptions,
+  VersionPurger,
+  VersionPurgerValidationError,
+} from '../lib';
+
+const SIX_HOURS = events.Schedule.rate(Duration.hours(6));
+
+describe('VersionPurger retention schedule', () => {
+  test('creates one EventBridge rule whose input is the policy, durations in milliseconds', () => {
+    // GIVEN
+    const { stack, bucket } = givenStack();
+
+    // WHEN
+    new VersionPurger(stack, 'Purger', {
+      bucket,
+      retention: {
+        schedule: SIX_HOURS,
+        noncurrentVersionsOlderThan: Duration.days(30),
+        keepNoncurrentVersions: 5,
+        expiredDeleteMarkers: true,
+        prefixes: ['logs/', 'exports/'],
+        exclude: ['**/*.keep'],
+        maxDeletionsPerRun: 5_000_000,
+        dryRun: false,
+      },
+    });
+
+    // THEN
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::Events::Rule', 1);
+    template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(6 hours)', State: 'ENABLED' });
+    expect(ruleInput(template, { [logicalIdOf(stack, bucket)]: 'my-data' })).toEqual({
+      kind: 'retention',
+      v: 1,
+      bucketName: 'my-data',
+      policy: {
+        noncurrentVersionsOlderThanMs: 2_592_000_000,
+        keepNoncurrentVersions: 5,
+        expiredDeleteMarkers: true,
+        prefixes: ['logs/', 'exports/'],
+        exclude: ['**/*.keep'],
+      },
+      maxDeletionsPerRun: 5_000_000,
+      dryRun: false,
+    });
+  });
+
+  test('defaults: a cap of 1,000,000 deletions, no dry run, no expired delete markers, every key', () => {
+    // GIVEN
+    const { stack, bucket } = givenStack();
+
+    // WHEN
+    new VersionPurger(stack, 'Purger', { bucket, retention: { schedule: SIX_HOURS, keepNoncurrentVersions: 0 } });
+
+    // THEN
+    expect(DEFAULT_MAX_DELETIONS_PER_RUN).toBe(1_000_000);
+    expect(ruleInput(Template.fromStack(stack), { [logicalIdOf(stack, bucket)]: 'b' })).toEqual({
+      kind: 'retention',
+      v: 1,
+      bucketName: 'b',
+      policy: { keepNoncurrentVersions: 0, expiredDeleteMarkers: false },
+      maxDeletionsPerRun: 1_000_000,
+      dryRun: false,
+    });
+  });
+
+  test('accepts any duration to the millisecond, including zero', () => {
+    // GIVEN
+    const { stack, bucket } = givenStack();
+
+    // WHEN
+    new VersionPurger(stack, 'Purger', {
+      bucket,
+      retention: { schedule: SIX_HOURS, noncurrentVersionsOlderThan: Duration.seconds(90) },
+    });
+    const other = new s3.Bucket(stack, 'Other', { versioned: true, removalPolicy: RemovalPolicy.DESTROY });
+    new VersionPurger(stack, 'Zero', { bucket: other, retention: { schedule: SIX_HOURS, noncurrentVersionsOlderThan: Duration.seconds(0) } });
+
+    // THEN
+    const template = Template.fromStack(stack);
+    const refs = { [logicalIdOf(stack, bucket)]: 'b', [logicalIdOf(stack, other)]: 'o' };
+    expect(ruleInputs(template, refs).map((i) => i.policy)).toEqual(
+      expect.arrayContaining([
+        { noncurrentVersionsOlderThanMs: 90_000, expiredDeleteMarkers: false },
+        { noncurrentVersionsOlderThanMs: 0, expiredDeleteMarkers: false },
+      ]),
+    );
+  });
+
+  test('targets the shared function, with the dead-letter queue, and lets only this rule invoke it', () => {
+    // GIVEN
+    const { stack, bucket } = givenStack();
+
+    // WHEN
+    const purger = new VersionPurger(stack, 'Purger', { bucket, retention: { schedule: SIX_HOURS, keepNoncurrentVersions: 3 } });
+
+    // THEN
+    const template = Template.fromStack(stack);
+    const fn = logicalIdOfType(template, 'AWS::Lambda::Function');
+    const queue = logicalIdOfType(template, 'AWS::SQS::Queue');
+    const rule = logicalIdOfType(template, 'AWS::Events::Rule');
+    template.hasResourceProperties('AWS::Events::Rule', {
+      Targets: [
+        {
+          Id: 'Target0',
+          Arn: { 'Fn::GetAtt': [fn, 'Arn'] },
+          DeadLetterConfig: { Arn: { 'Fn::GetAtt': [queue, 'Arn'] } },
+          Input: Match.anyValue(),
+        },
+      ],
+    });
+    template.resourcePropertiesCountIs('AWS::Lambda::Permission', { Principal: 'events.amazonaws.com' }, 1);
+    template.hasResourceProperties('AWS::Lambda::Permission', {
+      Action: 'lambda:InvokeFunction',
+      FunctionName: { 'Fn::GetAtt': [fn, 'Arn'] },
+      Principal: 'events.amazonaws.com',
+      SourceArn: { 'Fn::GetAtt': [rule, 'Arn'] },
+    });
+    expect(purger.retentionRule).toBeDefined();
+  });
+
+  test('the rule waits for its permissions, so that the first run is not refused', () => {
+    // GIVEN
+    const { stack, bucket } = givenStack();
+
+    // WHEN
+    new VersionPurger(stack, 'Purger', { bucket, retention: { schedule: SIX_HOURS, keepNoncurrentVersions: 3 } });
+
+    // THEN
+    const template = Template.fromStack(stack);
+    const rule = Object.values(template.findResources('AWS::Events::Rule'))[0];
+    expect(rule.DependsOn).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^PurgerRetentionPolicy/),
+        expect.stringMatching(/^CdkVersionPurgerProviderSelfInvokePolicy/),
+      ]),
+    );
+  });
+});
+
+describe('VersionPurger retention failures are visible', () => {
+  test('asynchronous invocations are not retried and fail to an encrypted, TLS-only queue kept 14 days', () => {
+    // GIVEN
+    const { stack, bucket } = givenStack();
+
+    // WHEN
+    const purger = new VersionPurger(stack, 'Purger', { bucket, retention: { schedule: SIX_HOURS, keepNoncurrentVersions: 3 } });
+
+    // THEN
+    const template = Template.fromStack(stack);
+    const fn = logicalIdOfType(template, 'AWS::Lambda::Function');
+    const queue = logicalIdOfType(template, 'AWS::SQS::Queue');
+    template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 1);
+    expect(Object.values(template.findResources('AWS::Lambda::EventInvokeConfig'))[0].Properties).toEqual({
+      FunctionName: { Ref: fn },
+      Qualifier: '$LATEST',
+      MaximumRetryAttempts: 0,
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [queue, 'Arn'] } } },
+    });
+    template.resourceCountIs('AWS::SQS::Queue', 1);
+    expect(Object.values(template.findResources('AWS::SQS::Queue'))[0].Properties).toEqual({
+      MessageRetentionPeriod: 1_209_600,
+      SqsManagedSseEnabled: true,
+    });
+    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          {
+            Action: 'sqs:*',
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+            Effect: 'Deny',
+            Principal: { AWS: '*' },
+            Resource: { 'Fn::GetAtt': [queue, 'Arn'] },
+          },
+        ]),
+      },
+    });
+    expect(purger.deadLetterQueue).toBeDefined();
+  });
+
+  test('an alarm adds DeleteErrors, CapReached and RunFailed of this bucket and keeps the last run\'s verdict', () => {
+    // GIVEN
+    const { stack, bucket } = givenStack();
+
+    // WHEN
+    const purger = new VersionPurger(stack, 'Purger', { bucket, retention: { schedule: SIX_HOURS, keepNoncurrentVersions: 3 } });
+
+    // THEN
+    const template = Template.fromStack(stack);
+    const bucketRef = { Ref: logicalIdOf(stack, bucket) };
+    const metric = (id: string, name: string) => ({
+      Id: id,
+      MetricStat: {
+        Metric: { Namespace: 'VersionPurger', MetricName: name, Dimensions: [{ Name: 'BucketName', Value: bucketRef }] },
+        Period: 300,
+        Stat: 'Sum',
+      },
+      ReturnData: false,
+    });
+    const alarm = template.findResources('AWS::CloudWatch::Alarm', { Properties: { Metrics: Match.anyValue() } });
+    expect(Object.values(alarm)).toHaveLength(1);
+    expect(Object.values(alarm)[0].Properties).toEqual({
+      AlarmDescription: expect.stringMatching(/last retention run for Stack\/Purger failed .*maxDeletionsPerRun/),
+      ComparisonOperator: 'GreaterThanThreshold',
+      EvaluationPeriods: 1,
+      Threshold: 0,
+      TreatMissingData: 'ignore',
+      Metrics: [
+        { Id: 'expr_1', Expression: 'errors + cap + failed', Label: 'Failed or capped retention runs', ReturnData: true },
+        metric('errors', 'DeleteErrors'),
+        metric('cap', 'CapReached'),
+        metric('failed', 'RunFailed'),
+      ],
+    });
+    expect(purger.retentionAlarm).toBeDefined();
+  });
+
+  test('an alarm goes off while the dead-letter queue holds a message', () => {
+    // GIVEN
+    const { stack, bucket } = givenStack();
+
+    // WHEN
+    const purger = new VersionPurger(stack, 'Purger', { bucket, retention: { schedule: SIX_HOURS, keepNoncurrentVersions: 3 } });
+
+    // THEN
+    const template = Template.fromStack(stack);
+    const queue = logicalIdOfType(template, 'AWS::SQS::Queue');
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queue, 'QueueName'] } }],
+      Statistic: 'Maximum',
+      Period: 300,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      EvaluationPeriods: 1,
+      TreatMissingData: 'notBreaching',
+    });
+    expect(purger.deadLetterAlarm).toBeDefined();
+  });
+
+  test('a stack without retention keeps teardown as it was: no invoke config, queue, rule or alarm', () => {
+    // GIVEN
+    const { stack, bucket } = givenStack();
+
+    // WHEN
+    const purger = new VersionPurger(stack, 'Purger', { bucket });
+
+    // THEN
+    const template = Template.fromStack(stack);
+    for (const type of ['AWS::Lambda::EventInvokeConfig', 'AWS::SQS::Queue', 'AWS::Events::Rule', 'AWS::CloudWatch::Alarm']) {
+      template.resourceCountIs(type, 0);
+    }
+    expect([purger.retentionRule, purger.retentionAlarm, purger.deadLetterQueue, purger.retentionIamPolicy]).toEqual([
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+    ]);
+  });
+
+  test('several purgers with retention share one queue and invoke config, each with its own rule, alarm and policy', () => {
+    // GIVEN
+    const { stack, bucket } = givenStack();
+    const other = new s3.Bucket(stack, 'Other', { versioned: true, removalPolicy: RemovalPolicy.DESTROY });
+
+    // WHEN
+    const a = new VersionPurger(stack, 'PurgerA', { bucket, retention: { schedule: SIX_HOURS, keepNoncurrentVersions: 3 } });
+    const b = new VersionPurger(stack, 'PurgerB', { bucket: other, retention: { schedule: SIX_HOURS, expiredDeleteMarkers: true } });
+
+    // THEN
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 1);
+    template.resourceCountIs('AWS::SQS::Queue', 1);
+    template.resourceCountIs('AWS::Events::Rule', 2);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 3);
+    expect(a.deadLetterQueue).toBe(b.deadLetterQueue);
+    expect(policyDocuments(template).filter((p) => /^Purger[AB]RetentionPolicy/.test(p.name))).toHaveLength(2);
+  });
+
+  test('metricRetention names the bucket\'s metric', () => {
+    // GIVEN
+    const { stack, bucket } = givenStack();
+    const purger = new VersionPurger(stack, 'Purger', { bucket, retention: { schedule: SIX_HOURS, keepNoncurrentVersions: 3 } });
+
+    // WHEN
+    const metric = purger.metricRetention('BytesDeleted', { statistic: 'Maximum' });
+
+    // THEN
+    expect(metric.namespace).toBe('VersionPurger');
+    expect(metric.metricName).toBe('BytesDeleted');
+    expect(metric.statistic).toBe('Maximum');
+    expect(stack.resolve(metric.dimensions)).toEqual({ BucketName: { Ref: logicalIdOf(stack, bucket) } });
+    expect(() => new VersionPurger(stack, 'Plain', { bucket }).metricRetention('DeleteErrors')).toThrow(/needs the retention prop/);
+  });
+});
+
+describe('VersionPurger retention IAM', () => {
+  test('grants exactly list, versioning, Object Lock reads and version deletes: no bucket policy, bypass or tag', () => {
+    // GIVEN
+    const { stack, bucket } = givenStack();
+
+    // WHEN
+    new VersionPurger(stack, 'Purger', {
+      bucket,
+      bypassGovernanceRetention: true,
+      retention: { schedule: SIX_HOURS, keepNoncurrentVersions: 3 },
+    });
+
+    // THEN
+    const template = Template.fromStack(stack);
+    const bucketArn = { 'Fn::GetAtt': [logicalIdOf(stack, bucket), 'Arn'] };
+    expect(policyNamed(template, /^PurgerRetentionPolicy/).document).toEqual({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Effect: 'Allow',
+          Action: ['s3:GetBucketObjectLockConfiguration', 's3:GetBucketVersioning', 's3:ListBucket', 's3:ListBucketVersions'],
+          Resource: bucketArn,
+        },
+        {
+          Effect: 'Allow',
+          Action: ['s3:DeleteObjectVersion', 's3:GetObjectLegalHold', 's3:GetObjectRetention'],
+          Resource: { 'Fn::Join': ['', [bucketArn, '/*']] },
+        },
+      ],
+    });
+  });
+
+  test('with prefixes, version deletes are granted under those prefixes only', () => {
+    // GIVEN
+    const { stack, bucket } = givenStack();
+
+    // WHEN
+    new VersionPurger(stack, 'Purger', {
+      bucket,
+      retention: { schedule: SIX_HOURS, keepNoncurrentVersions: 3, prefixes: ['logs/', 'exports/', 'logs/'] },
+    });
+
+    // THEN
+    const bucketArn = { 'Fn::GetAtt': [logicalIdOf(stack, bucket), 'Arn'] };
+    const [, objects] = policyNamed(Template.fromStack(stack), /^PurgerRetentionPolicy/).document.Statement;
+    expect(objects.Resource).toEqual([
+      { 'Fn::Join': ['', [bucketArn, '/exports/*']] },
+      { 'Fn::Join': ['', [bucketArn, '/logs/*']] },
+    ]);
+  });
+
+  test('the role may write its logs and send to the dead-letter queue; it may invoke only itself', () => {
+    // GIVEN
+    const { stack, bucket } = givenStack();
+
+    // WHEN
+    new VersionPurger(stack, 'Purger', { bucket, retention: { schedule: SIX_HOURS, keepNoncurrentVersions: 3 } });
+
+    // THEN
+    const template = Template.fromStack(stack);
+    const logGroup = logicalIdOfType(template, 'AWS::Logs::LogGroup');
+    const queue = logicalIdOfType(template, 'AWS::SQS::Queue');
+    expect(policyNamed(template, /^CdkVersionPurgerProviderRoleDefaultPolicy/).document).toEqual({
+      Version: '2012-10-17',
+      Statement: [
+        { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: { 'Fn::GetAtt': [logGroup, 'Arn'] } },
+        {
+          Effect: 'Allow',
+          Action: ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
+          Resource: { 'Fn::GetAtt': [queue, 'Arn'] },
+        },
+      ],
+    });
+    expect(policyNamed(template, /^CdkVersionPurgerProviderSelfInvokePolicy/).document).toEqual({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Effect: 'Allow',
+          Action: 'lambda:InvokeFunction',
+          Resource: { 'Fn::GetAtt': [logicalIdOfType(template, 'AWS::Lambda::Function'), 'Arn'] },
+        },
+      ],
+    });
+  });
+
+  test('a dry run with a report location may put objects under the report prefix only, and use the bucket\'s KMS key', () => {
+    // GIVEN
+    const { stack, bucket } = givenStack();
+    const reports = new s3.Bucket(stack, 'Reports', { encryption: s3.BucketEncryption.KMS });
+
+    // WHEN
+    new VersionPurger(stack, 'Purger', {
+      bucket,
+      retention: {
+        schedule: SIX_HOURS,
+        keepNoncurrentVersions: 3,
+        dryRun: true,
+        dryRunReportLocation: { bucket: reports, prefix: 'previews/' },
+      },
+    });
+
+    // THEN
+    const template = Template.fromStack(stack);
+    const reportsId = logicalIdOf(stack, reports);
+    const keyId = logicalIdOfType(template, 'AWS::KMS::Key');
+    const statements = policyNamed(template, /^PurgerRetentionPolicy/).document.Statement;
+    expect(statements.slice(2)).toEqual([
+      { Effect: 'Allow', Action: 's3:PutObject', Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [reportsId, 'Arn'] }, '/previews/*']] } },
+      { Effect: 'Allow', Action: 'kms:GenerateDataKey', Resource: { 'Fn::GetAtt': [keyId, 'Arn'] } },
+    ]);
+    expect(ruleInput(template, { [logicalIdOf(stack, bucket)]: 'b', [reportsId]: 'r' })).toMatchObject({
+      dryRun: true,
+      report: { bucketName: 'r', prefix: 'previews/' },
+    });
+  });
+
+  test('a report location without dryRun is ignored with a warning and grants nothing', () => {
+    // GIVEN
+    const { stack, bucket } = givenStack();
+    const reports = new s3.Bucket(stack, 'Reports');
+
+    // WHEN
+    new VersionPurger(stack, 'Purger', {
+      bucket,
+      retention: { schedule: SIX_HOURS, keepNoncurrentVersions: 3, dryRunReportLocation: { bucket: reports } },
+    });
+
+    // THEN
+    const template = Template.fromStack(stack);
+    expect(policyNamed(template, /^PurgerRetentionPolicy/).document.Statement).toHaveLength(2);
+    expect(ruleInput(template, { [logicalIdOf(stack, bucket)]: 'b' })).not.toHaveProperty('report');
+    Annotations.fromStack(stack).hasWarning('/Stack/Purger', Match.stringLikeRegexp('dryRunReportLocation is set but dryRun is not true'));
+  });
+
+  test('the default report prefix is version-purger-reports/', () => {
+    // GIVEN
+    const { stack, bucket } = givenStack();
+
+    // WHEN
+    new VersionPurger(stack, 'Purger', {
+      bucket,
+      retention: { schedule: SIX_HOURS, keepNoncurrentVersions: 3, dryRun: true, dryRunReportLocation: { bucket } },
+    });
+
+    // THEN
+    const bucketId = logicalIdOf(stack, bucket);
+    const template = Template.fromStack(stack);
+    expect(ruleInput(template, { [bucketId]: 'b' }).report).toEqual({ bucketName: 'b', prefix: 'version-purger-reports/' });
+    expect(policyNamed(template, /^PurgerRetentionPolicy/).document.Statement[2].Resource).toEqual({
+      'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, '/version-purger-reports/*']],
+    });
+  });
+});
+
+describe('VersionPurger retention without teardown', () => {
+  test('a retention-only purger (purgeOnDelete: false) neither tags the bucket nor grants the purge permissions', () => {
+    // GIVEN
+    const { stack, bucket } = givenStack();
+
+    // WHEN
+    new VersionPurger(stack, 'Purger', { bucket, purgeOnDelete: false, retention: { schedule: SIX_HOURS, keepNoncurrentVersions: 3 } });
+
+    // THEN
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::S3::Bucket', { Tags: Match.absent() });
+    template.hasResourceProperties('Custom::VersionPurger', { PurgeOnDelete: 'false' });
+    expect(policyDocuments(template).map((p) => p.name)).toEqual([
+      expect.stringMatching(/^CdkVersionPurgerProviderRoleDefaultPolicy/),
+      expect.stringMatching(/^CdkVersionPurgerProviderSelfInvokePolicy/),
+      expect.stringMatching(/^PurgerRetentionPolicy/),
+    ]);
+  });
+
+  test('a retention-only purger accepts a bucket that is retained on stack deletion', () => {
+    const stack = new Stack(new App(), 'Stack');
+    const bucket = new s3.Bucket(stack, 'Data', { versioned: true });
+    expect(
+      () => new VersionPurger(stack, 'Purger', { bucket, purgeOnDelete: false, retention: { schedule: SIX_HOURS, keepNoncurrentVersions: 3 } }),
+    ).not.toThrow();
+  });
+
+  test('an imported bucket gets retention with purgeOnDelete: false, with permissions on its ARN', () => {
+    // GIVEN
+    const stack = new Stack(new App(), 'Stack');
+    const imported = s3.Bucket.fromBucketName(stack, 'Imported', 'some-existing-bucket');
+
+    // WHEN
+    new VersionPurger(stack, 'Purger', { bucket: imported, purgeOnDelete: false, retention: { schedule: SIX_HOURS, keepNoncurrentVersions: 3 } });
+
+    // THEN
+    const template = Template.fromStack(stack);
+    const arn = (suffix: string) => ({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:s3:::some-existing-bucket${suffix}`]] });
+    const [bucketStatement, objectStatement] = policyNamed(template, /^PurgerRetentionPolicy/).document.Statement;
+    expect(bucketStatement.Resource).toEqual(arn(''));
+    expect(objectStatement.Resource).toEqual(arn('/*'));
+    expect(ruleInput(template, {})).toMatchObject({ bucketName: 'some-existing-bucket' });
+  });
+
+  test('an imported bucket is still refused while purgeOnDelete is true, retention or not', () => {
+    const stack = new Stack(new App(), 'Stack');
+    const imported = s3.Bucket.fromBucketName(stack, 'Imported', 'some-existing-bucket');
+    expect(() => new VersionPurger(stack, 'Purger', { bucket: imported, retention: { schedule: SIX_HOURS, keepNoncurrentVersions: 3 } })).toThrow(
+      /is imported.*purgeOnDelete: false/,
+    );
+  });
+
+  test('warns about a bucket without versioning: retention would find nothing to delete', () => {
+    // GIVEN
+    const stack = new Stack(new App(), 'Stack');
+    const bucket = new s3.Bucket(stack, 'Data');
+
+    // WHEN
+    new VersionPurger(stack, 'Purger', { bucket, purgeOnDelete: false, retention: { schedule: SIX_HOURS, keepNoncurrentVersions: 3 } });
+
+    // THEN
+    Annotations.fromStack(stack).hasWarning('/Stack/Purger', Match.stringLikeRegexp('is not versioned, so retention finds no noncurrent versions'));
+  });
+
+  test('the bucket keeps its purge tag when retention is added to a teardown purger', () => {
+    const { stack, bucket } = givenStack();
+    new VersionPurger(stack, 'Purger', { bucket, retention: { schedule: SIX_HOURS, keepNoncurrentVersions: 3 } });
+    Template.fromStack(stack).hasResourceProperties('AWS::S3::Bucket', { Tags: Match.arrayWith([{ Key: PURGE_TAG_KEY, Value: 'true' }]) });
+  });
+});
+
+describe('VersionPurger retention synth-time validation', () => {
+  test.each<[string, Partial<RetentionOptions>, RegExp]>([
+    ['no rule at all', {}, /retention needs at least one rule.*retention never means delete everything/],
+    ['expiredDeleteMarkers: false alone', { expiredDeleteMarkers: false }, /retention never means delete everything/],
+    ['a negative keepNoncurrentVersions', { keepNoncurrentVersions: -1 }, /keepNoncurrentVersions must be a whole number >= 0, got -1/],
+    ['a fractional keepNoncurrentVersions', { keepNoncurrentVersions: 2.5 }, /keepNoncurrentVersions must be a whole number >= 0, got 2.5/],
+    ['maxDeletionsPerRun 0', { keepNoncurrentVersions: 1, maxDeletionsPerRun: 0 }, /maxDeletionsPerRun must be a whole number >= 1, got 0/],
+    ['a fractional maxDeletionsPerRun', { keepNoncurrentVersions: 1, maxDeletionsPerRun: 1.5 }, /maxDeletionsPerRun must be a whole number >= 1/],
+    ['an empty prefixes list', { keepNoncurrentVersions: 1, prefixes: [] }, /prefixes must not be empty/],
+    ['an empty prefix', { keepNoncurrentVersions: 1, prefixes: [''] }, /Invalid prefix ""/],
+    ['an empty exclude item', { keepNoncurrentVersions: 1, exclude: [''] }, /Invalid exclude item ""/],
+    ['a fraction of a millisecond', { noncurrentVersionsOlderThan: Duration.millis(1.5) }, /whole number of milliseconds/],
+    [
+      'a report prefix with a leading slash',
+      { keepNoncurrentVersions: 1, dryRun: true, dryRunReportLocation: { bucket: s3.Bucket.fromBucketName(new Stack(), 'R', 'reports'), prefix: '/x/' } },
+      /dryRunReportLocation.prefix must not start with "\/"/,
+    ],
+  ])('refuses %s', (_name, options, message) => {
+    const { stack, bucket } = givenStack();
+    const create = () => new VersionPurger(stack, 'Purger', { bucket, retention: { schedule: SIX_HOURS, ...options } });
+    expect(create).toThrow(message);
+    expect(() => new VersionPurger(stack, 'Purger2', { bucket, retention: { schedule: SIX_HOURS, ...options } })).toThrow(
+      VersionPurgerValidationError,
+    );
+  });
+
+  test('refuses a retention without schedule', () => {
+    const { stack, bucket } = givenStack();
+    expect(() => new VersionPurger(stack, 'Purger', { bucket, retention: { keepNoncurrentVersions: 1 } as unknown as RetentionOptions })).toThrow(
+      /retention.schedule is required/,
+    );
+  });
+
+  test('skips the checks for unresolved tokens and passes them to the rule input', () => {
+    // GIVEN
+    const { stack, bucket } = givenStack();
+    const keep = new CfnParameter(stack, 'Keep', { type: 'Number' });
+    const cap = new CfnParameter(stack, 'Cap', { type: 'Number' });
+    const ms = new CfnParameter(stack, 'Ms', { type: 'Number' });
+
+    // WHEN / THEN
+    expect(
+      () =>
+        new VersionPurger(stack, 'Purger', {
+          bucket,
+          retention: {
+            schedule: SIX_HOURS,
+            keepNoncurrentVersions: keep.valueAsNumber,
+            maxDeletionsPerRun: cap.valueAsNumber,
+            noncurrentVersionsOlderThan: Duration.millis(ms.valueAsNumber),
+          },
+        }),
+    ).not.toThrow();
+    const input = Object.values(Template.fromStack(stack).findResources('AWS::Events::Rule'))[0].Properties.Targets[0].Input;
+    for (const parameter of ['Keep', 'Cap', 'Ms']) expect(JSON.stringify(input)).toContain(`{"Ref":"${parameter}"}`);
+  });
+
+  test('a duration from a token must be given in milliseconds', () => {
+    const { stack, bucket } = givenStack();
+    const days = new CfnParameter(stack, 'Days', { type: 'Number' });
+    expect(
+      () =>
+        new VersionPurger(stack, 'Purger', {
+          bucket,
+          retention: { schedule: SIX_HOURS, noncurrentVersionsOlderThan: Duration.days(days.valueAsNumber) },
+        }),
+    ).toThrow(/comes from a token: give it as Duration.millis\(token\)/);
+  });
+});
+
+/** A stack with a versioned bucket that is destroyed with it. */
+function givenStack(app = new App(), id = 'Stack'): { stack: Stack; bucket: s3.Bucket } {
+  const stack = new Stack(app, id);
+  const bucket = new s3.Bucket(stack, 'Data', { versioned: true, removalPolicy: RemovalPolicy.DESTROY });
+  return { stack, bucket };
+}
+
+/** Logical id of a construct's CloudFormation resource. */
+function logicalIdOf(stack: Stack, construct: { node: { defaultChild?: unknown } }): string {
+  return stack.resolve((construct.node.defaultChild as s3.CfnBucket).logicalId);
+}
+
+/** Logical id of the only resource of a type. */
+function logicalIdOfType(template: Template, type: string): string {
+  const ids = Object.keys(template.findResources(type));
+  expect(ids).toHaveLength(1);
+  return ids[0];
+}
+
+/** Every AWS::IAM::Policy: logical id, document and roles, sorted by id. */
+function policyDocuments(template: Template): { name: string; document: any; roles: unknown }[] {
+  return Object.entries(template.findResources('AWS::IAM::Policy'))
+    .map(([name, r]) => ({ name, document: r.Properties.PolicyDocument, roles: r.Properties.Roles }))
+    .sort((a, b) => a.name.localeCompare(b.name));
+}
+
+function policyNamed(template: Template, name: RegExp): { name: string; document: any } {
+  const found = policyDocuments(template).filter((p) => name.test(p.name));
+  expect(found).toHaveLength(1);
+  return found[0];
+}
+
+/** The rule targets' inputs, parsed, with `{ Ref }` to buckets replaced by the given names. */
+function ruleInputs(template: Template, refs: Record<string, string>): any[] {
+  return Object.values(template.findResources('AWS::Events::Rule')).map((r) => {
+    const input = r.Properties.Targets[0].Input;
+    return JSON.parse(typeof input === 'string' ? input : join(input, refs));
+  });
+}
+
+/** The only rule's input, parsed. */
+function ruleInput(template: Template, refs: Record<string, string>): any {
+  const inputs = ruleInputs(template, refs);
+  expect(inputs).toHaveLength(1);
+  return inputs[0];
+}
+
+/** Evaluates `Fn::Join` of strings and `{ Ref }` to known resources. */
+function join(value: any, refs: Record<string, string>): string {
+  if (typeof value === 'string') return value;
+  if (value.Ref !== undefined) {
+    if (!(value.Ref in refs)) throw new Error(`no value for Ref ${value.Ref}`);
+    return refs[value.Ref];
+  }
+  if (value['Fn::Join']) {
+    const [delimiter, parts] = value['Fn::Join'];
+    return parts.map((p: unknown) => join(p, refs)).join(delimiter);
+  }
+  throw new Error(`cannot evaluate ${JSON.stringify(value)}`);
+}
