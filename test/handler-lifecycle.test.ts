@@ -390,10 +390,14 @@ describe('Continuation', () => {
 });
 
 describe('Robustness', () => {
-  test('never throws, whatever the event', async () => {
+  test('never throws for anything but a retention event, whatever the event', async () => {
     await expect(handler(undefined, fakeContext(1_000))).resolves.toBeUndefined();
-    await expect(handler({ kind: 'retention' }, fakeContext(1_000))).resolves.toBeUndefined();
     await expect(handler({ RequestType: 'Delete' }, fakeContext(1_000))).resolves.toBeUndefined();
+    await expect(handler({ kind: 'unknown' }, fakeContext(1_000))).resolves.toBeUndefined();
+  });
+
+  test('throws for an invalid retention event, so that it lands in the on-failure destination', async () => {
+    await expect(handler({ kind: 'retention' }, fakeContext(1_000))).rejects.toThrow(/Invalid retention event/);
   });
 });
 

@@ -1,0 +1,498 @@
+/**
+ * Runs the handler bundle that `cdk synth` ships against moto with the exact
+ * events the construct's EventBridge rules send: each payload is read from the
+ * synthesized template (the rule target's Input), so the construct and the
+ * handler cannot drift apart. A local server plays Lambda's Invoke API for
+ * continuations; EMF metric lines are read from the captured stdout. Every
+ * test checks the bucket with its own listing.
+ */
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import {
+  CreateBucketCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { type RetentionOptions, VersionPurger } from '../lib';
+import { type BundledHandler, fakeContext, FUNCTION_NAME, LocalLambda } from './support/lifecycle';
+import { createBucket, listAll, testClient, testEndpoint, uniqueBucketName } from './support/s3';
+
+/** The purgers of the synthesized stack; each test uses the payload of one. */
+const PURGERS = {
+  /** Age and count together, expired delete markers. */
+  ages: { noncurrentVersionsOlderThan: Duration.seconds(3), keepNoncurrentVersions: 1, expiredDeleteMarkers: true },
+  /** A preview that writes its report. */
+  dryRun: { keepNoncurrentVersions: 0, dryRun: true, prefixes: ['logs/', 'data/', 'z'] },
+  /** Count only: deterministic survivors for a run over several invocations. */
+  keepOne: { keepNoncurrentVersions: 1 },
+  /** Everything noncurrent, for a bucket with a locked version. */
+  keepNone: { keepNoncurrentVersions: 0 },
+} satisfies Record<string, Omit<RetentionOptions, 'schedule'>>;
+type PurgerName = keyof typeof PURGERS;
+
+let synth: SynthesizedRetention;
+let handler: BundledHandler;
+/** Called before every invocation the local Lambda endpoint starts. */
+let beforeContinuation: ((payload: any) => void) | undefined;
+const lambda = new LocalLambda(() => async (payload, context) => {
+  beforeContinuation?.(payload);
+  return handler(payload, context);
+});
+let proxy: FirstPageDelayProxy;
+let s3c: S3Client;
+const emf: Array<Record<string, any>> = [];
+const savedEnv = { ...process.env };
+let stdoutSpy: jest.SpyInstance;
+
+beforeAll(async () => {
+  synth = synthesizeRetentionStack();
+  proxy = new FirstPageDelayProxy(testEndpoint());
+  await Promise.all([lambda.start(), proxy.start()]);
+  process.env.AWS_ENDPOINT_URL_S3 = proxy.endpoint;
+  process.env.AWS_ENDPOINT_URL_LAMBDA = lambda.endpoint;
+  process.env.AWS_LAMBDA_FUNCTION_NAME = FUNCTION_NAME;
+  process.env.POWERTOOLS_LOG_LEVEL = process.env.VP_TEST_LOGS ? 'DEBUG' : 'SILENT';
+  delete process.env.POWERTOOLS_DEV;
+  delete process.env.POWERTOOLS_METRICS_DISABLED;
+  // EMF lines are captured (and kept out of the test output); everything else passes through.
+  const write = process.stdout.write.bind(process.stdout);
+  stdoutSpy = jest.spyOn(process.stdout, 'write').mockImplementation(((chunk: unknown, ...rest: unknown[]) => {
+    const text = String(chunk);
+    const lines = text.split('\n').filter((l) => l.includes('"_aws"'));
+    if (lines.length === 0) return (write as (...a: unknown[]) => boolean)(chunk, ...rest);
+    for (const line of lines) emf.push(JSON.parse(line));
+    return true;
+  }) as typeof process.stdout.write);
+  handler = require(path.join(synth.assetDir, 'index.js')).handler;
+  s3c = testClient();
+}, 120_000);
+
+afterAll(async () => {
+  stdoutSpy?.mockRestore();
+  await Promise.all([lambda.stop(), proxy?.stop()]);
+  process.env = savedEnv;
+});
+
+beforeEach(() => {
+  proxy.reset();
+  lambda.remainingMs = 60_000;
+  beforeContinuation = undefined;
+  delete process.env.VERSION_PURGER_SAFETY_MARGIN_MS;
+});
+
+afterEach(async () => {
+  await lambda.idle();
+  expect(lambda.thrown).toEqual([]);
+});
+
+describe('Scheduled retention run', () => {
+  test('deletes exactly what the policy selects: age and count together, noncurrent and expired delete markers', async () => {
+    // GIVEN a history written in real time, each key's steps at least 1.1 s apart
+    const bucket = await createBucket(s3c, uniqueBucketName('ret-ages'));
+    const h = new History(s3c, bucket);
+    await h.put('old/a', 'a1'); //                       noncurrent since the next step, long ago, rank 2: deleted
+    await h.put('dm/e', 'e1'); //                        same: deleted
+    await h.put('ncdm/f', 'f1'); //                      noncurrent, rank 1: kept
+    await h.put('dm/d', 'd1'); //                        removed below, leaving the delete marker alone
+    await sleep(1_100);
+    await h.put('old/a', 'a22'); //                      noncurrent, rank 1: kept
+    await h.put('dm/e', 'e22'); //                       noncurrent, rank 1: kept
+    await h.deleteMarker('ncdm/f'); //                   noncurrent delete marker, old enough: deleted
+    await h.put('dm/c', 'c1'); //                        noncurrent, rank 1: kept
+    await h.deleteMarker('dm/d'); //                     current delete marker, nothing behind it: expired, deleted
+    await sleep(1_100);
+    await h.put('old/a', 'a333'); //                     current
+    await h.deleteMarker('dm/e'); //                     current delete marker with versions behind it: kept
+    await h.put('ncdm/f', 'f22'); //                     current
+    await h.deleteMarker('dm/c'); //                     current delete marker, its version is kept: kept
+    await h.removeVersion('dm/d', 0); //                 (moto writes no delete marker for a missing key)
+    await sleep(3_600); //                               the old steps are now noncurrent for more than 3 s
+    await h.put('young/b', 'b1'); //                     noncurrent for about 1-2 s at the run, rank 2: kept (too young)
+    await sleep(1_100);
+    await h.put('young/b', 'b22');
+    await sleep(1_100);
+    await h.put('young/b', 'b333');
+    const deleted = [h.id('old/a', 0), h.id('dm/e', 0), h.id('ncdm/f', 1), h.id('dm/d', 1)];
+    const expected = h.all().filter((id) => !deleted.includes(id));
+
+    // WHEN the function receives the rule's event
+    await handler(synth.payload('ages', bucket), fakeContext(60_000));
+
+    // THEN
+    expect(ids(await listAll(s3c, bucket))).toEqual(expected.sort());
+    expect(metricsFor(bucket)).toEqual([
+      expect.objectContaining({
+        VersionsDeleted: 2,
+        DeleteMarkersDeleted: 2,
+        BytesDeleted: 4,
+        DeleteErrors: 0,
+        CapReached: 0,
+        RunFailed: 0,
+        RunDurationMs: expect.any(Number),
+        dryRun: 'false',
+        invocations: '1',
+      }),
+    ]);
+  });
+
+  test('metrics go out as one EMF line in namespace VersionPurger with the BucketName dimension only', async () => {
+    // GIVEN
+    const bucket = await createBucket(s3c, uniqueBucketName('ret-emf'));
+    const h = new History(s3c, bucket);
+    for (const body of ['1', '22', '333']) await h.put('k', body);
+
+    // WHEN
+    await handler(synth.payload('keepOne', bucket), fakeContext(60_000));
+
+    // THEN
+    const [line] = metricsFor(bucket);
+    expect(line._aws).toEqual({
+      Timestamp: expect.any(Number),
+      CloudWatchMetrics: [
+        {
+          Namespace: 'VersionPurger',
+          Dimensions: [['BucketName']],
+          Metrics: [
+            { Name: 'VersionsDeleted', Unit: 'Count' },
+            { Name: 'DeleteMarkersDeleted', Unit: 'Count' },
+            { Name: 'BytesDeleted', Unit: 'Bytes' },
+            { Name: 'DeleteErrors', Unit: 'Count' },
+            { Name: 'RunDurationMs', Unit: 'Milliseconds' },
+            { Name: 'CapReached', Unit: 'Count' },
+            { Name: 'RunFailed', Unit: 'Count' },
+          ],
+        },
+      ],
+    });
+    expect(line).toMatchObject({ BucketName: bucket, VersionsDeleted: 1, BytesDeleted: 1, DeleteErrors: 0 });
+    expect(ids(await listAll(s3c, bucket))).toEqual([h.id('k', 1), h.id('k', 2)].sort());
+  });
+
+  test('a dry run deletes nothing and writes its report: counts by prefix and the selected entries', async () => {
+    // GIVEN
+    const bucket = await createBucket(s3c, uniqueBucketName('ret-dry'));
+    const h = new History(s3c, bucket);
+    for (const body of ['x1', 'x22', 'x333']) await h.put('logs/x', body);
+    for (const body of ['y1', 'y22']) await h.put('data/y', body);
+    await h.put('z', 'z1');
+    await h.deleteMarker('z');
+    await h.put('other/skip', 's1');
+    await h.put('other/skip', 's2');
+    const before = ids(await listAll(s3c, bucket));
+
+    // WHEN
+    await handler(synth.payload('dryRun', bucket), fakeContext(60_000));
+
+    // THEN nothing was deleted
+    expect(ids(await listAll(s3c, bucket))).toEqual(before);
+    // AND the report lists what a real run would delete
+    const keys = await listKeys(synth.reportBucket, `previews/${bucket}/`);
+    expect(keys).toEqual([expect.stringMatching(/\.entries-0001\.ndjson$/), expect.stringMatching(/\.json$/)]);
+    const summary = JSON.parse(await read(synth.reportBucket, keys[1]));
+    expect(summary).toMatchObject({
+      bucket,
+      dryRun: true,
+      complete: true,
+      invocations: 1,
+      selected: 4,
+      wouldDelete: { versions: 4, deleteMarkers: 0, bytes: 9 },
+      byPrefix: {
+        'logs/': { versions: 2, deleteMarkers: 0, bytes: 5 },
+        'data/': { versions: 1, deleteMarkers: 0, bytes: 2 },
+        '': { versions: 1, deleteMarkers: 0, bytes: 2 },
+      },
+      entries: { count: 4, truncated: false, files: [keys[0]] },
+    });
+    const entries = (await read(synth.reportBucket, keys[0])).trim().split('\n').map((l) => JSON.parse(l));
+    expect(entries.map((e) => e.versionId).sort()).toEqual([h.id('logs/x', 0), h.id('logs/x', 1), h.id('data/y', 0), h.id('z', 0)].sort());
+    expect(metricsFor(bucket)).toEqual([expect.objectContaining({ VersionsDeleted: 0, BytesDeleted: 0, RunFailed: 0, dryRun: 'true' })]);
+  });
+
+  test('a run continued over several invocations uses one asOf and leaves the same survivors', async () => {
+    // GIVEN 1,101 versions (two list pages, the first ending inside a key), 3 per key
+    const bucket = await createBucket(s3c, uniqueBucketName('ret-cont'));
+    const h = new History(s3c, bucket);
+    const keys = Array.from({ length: 367 }, (_, i) => `k/${String(i).padStart(4, '0')}`);
+    await h.fill(keys, 3);
+    // AND a first invocation whose first page arrives after it should stop listing: it stops between the pages
+    process.env.VERSION_PURGER_SAFETY_MARGIN_MS = '100';
+    proxy.firstPageDelayMs = 2_500;
+    beforeContinuation = () => proxy.reset();
+
+    // WHEN
+    await handler(synth.payload('keepOne', bucket), fakeContext(3_000));
+    await lambda.idle();
+
+    // THEN it continued by self-invocation, every invocation with the first one's asOf
+    const continuations = lambda.accepted.filter((a) => a.payload.run?.bucketName === bucket);
+    expect(continuations.length).toBeGreaterThanOrEqual(1);
+    const first = continuations[0].payload.state;
+    for (const [i, c] of continuations.entries()) {
+      expect(c).toMatchObject({ functionName: FUNCTION_NAME, invocationType: 'Event' });
+      expect(c.payload).toMatchObject({
+        kind: 'retention-continuation',
+        run: synth.payload('keepOne', bucket),
+        state: { runId: first.runId, asOf: first.asOf, startedAt: first.startedAt, invocation: i + 2 },
+      });
+    }
+    expect(first.asOf).toBe(first.startedAt);
+    // AND the first invocation stopped inside the listing, holding the selector's state for the key in progress
+    expect(first.resumeToken.streams.streams).toEqual([
+      expect.objectContaining({ cursor: expect.objectContaining({ keyMarker: expect.any(String) }), selector: expect.anything() }),
+    ]);
+    // AND the survivors are each key's current version and its newest noncurrent one
+    const expected = keys.flatMap((k) => [h.id(k, 1), h.id(k, 2)]);
+    expect(ids(await listAll(s3c, bucket))).toEqual(expected.sort());
+    expect(metricsFor(bucket)).toEqual([
+      expect.objectContaining({ VersionsDeleted: 367, DeleteErrors: 0, RunFailed: 0, invocations: String(continuations.length + 1) }),
+    ]);
+  }, 120_000);
+
+  test('a run that cannot delete a COMPLIANCE-locked version emits DeleteErrors, then throws for the on-failure destination', async () => {
+    // GIVEN a locked noncurrent version and an unlocked one
+    const bucket = await createBucket(s3c, uniqueBucketName('ret-lock'), { objectLock: true });
+    const locked = await s3c.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: 'locked',
+        Body: 'l1',
+        ObjectLockMode: 'COMPLIANCE',
+        ObjectLockRetainUntilDate: new Date(Date.now() + 86_400_000),
+      }),
+    );
+    const h = new History(s3c, bucket);
+    await h.put('locked', 'l22');
+    await h.put('free', 'f1');
+    await h.put('free', 'f22');
+
+    // WHEN / THEN
+    await expect(handler(synth.payload('keepNone', bucket), fakeContext(60_000))).rejects.toThrow(
+      new RegExp(
+        `Retention run .* of bucket ${bucket} failed: 1 entry could not be deleted \\(1 version and 0 delete markers deleted\\)\\. ` +
+          `First failures: "locked" \\(version ${locked.VersionId}\\): AccessDenied`,
+      ),
+    );
+    expect(metricsFor(bucket)).toEqual([expect.objectContaining({ DeleteErrors: 1, VersionsDeleted: 1, RunFailed: 1, CapReached: 0 })]);
+    expect(ids(await listAll(s3c, bucket))).toEqual([locked.VersionId!, h.id('locked', 0), h.id('free', 1)].sort());
+  });
+
+  test('an event that is not a valid retention event throws at once, deleting nothing', async () => {
+    const bucket = await createBucket(s3c, uniqueBucketName('ret-bad'));
+    const h = new History(s3c, bucket);
+    await h.put('k', '1');
+    await h.put('k', '2');
+    const event = { ...synth.payload('keepNone', bucket), policy: {} };
+    await expect(handler(event, fakeContext(60_000))).rejects.toThrow(/Invalid retention event: Invalid retention policy: no rule given/);
+    expect(await listAll(s3c, bucket)).toHaveLength(2);
+  });
+});
+
+/** What the synthesized stack ships: the handler asset, and each purger's rule input. */
+interface SynthesizedRetention {
+  readonly assetDir: string;
+  /** Bucket the dry-run reports go to (created on moto by the synthesis helper's caller). */
+  readonly reportBucket: string;
+  /** The event the purger's rule sends, for a bucket of the given name. */
+  payload(purger: PurgerName, bucket: string): Record<string, unknown>;
+}
+
+/**
+ * Synthesizes a stack with one retention purger per {@link PURGERS} entry
+ * and reads each rule target's Input from the template, as EventBridge would
+ * send it once CloudFormation resolved the bucket names.
+ */
+function synthesizeRetentionStack(): SynthesizedRetention {
+  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'vp-retention-synth-'));
+  const app = new App({ outdir, context: { 'aws:cdk:enable-asset-metadata': true } });
+  const stack = new Stack(app, 'RetentionLifecycle');
+  const reports = new s3.Bucket(stack, 'Reports');
+  const reportBucket = uniqueBucketName('ret-reports');
+  const ruleIds = new Map<PurgerName, { rule: string; bucket: string }>();
+  for (const [name, options] of Object.entries(PURGERS) as [PurgerName, Omit<RetentionOptions, 'schedule'>][]) {
+    const bucket = new s3.Bucket(stack, `${name}Bucket`, { versioned: true, removalPolicy: RemovalPolicy.DESTROY });
+    const dryRunReportLocation = options.dryRun ? { bucket: reports, prefix: 'previews/' } : undefined;
+    const purger = new VersionPurger(stack, name, {
+      bucket,
+      purgeOnDelete: name !== 'keepOne',
+      retention: { schedule: events.Schedule.rate(Duration.hours(6)), ...options, dryRunReportLocation },
+    });
+    ruleIds.set(name, {
+      rule: stack.resolve((purger.retentionRule!.node.defaultChild as events.CfnRule).logicalId),
+      bucket: stack.resolve((bucket.node.defaultChild as s3.CfnBucket).logicalId),
+    });
+  }
+  const reportsId: string = stack.resolve((reports.node.defaultChild as s3.CfnBucket).logicalId);
+  const template = app.synth().getStackByName(stack.stackName).template as {
+    Resources: Record<string, { Type: string; Properties: any; Metadata?: Record<string, string> }>;
+  };
+  const fn = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
+  expect(fn).toHaveLength(1);
+  const assetPath = fn[0].Metadata?.['aws:asset:path'];
+  if (!assetPath) throw new Error('the function has no Code asset metadata');
+  return {
+    assetDir: path.join(outdir, assetPath),
+    reportBucket,
+    payload(purger, bucket) {
+      const ids = ruleIds.get(purger)!;
+      const input = template.Resources[ids.rule].Properties.Targets[0].Input;
+      return JSON.parse(evaluate(input, { [ids.bucket]: bucket, [reportsId]: reportBucket }));
+    },
+  };
+}
+
+beforeAll(async () => {
+  await s3c.send(new CreateBucketCommand({ Bucket: synth.reportBucket }));
+});
+
+/** Evaluates the `Fn::Join` of strings and `{ Ref }` that CloudFormation would resolve. */
+function evaluate(value: any, refs: Record<string, string>): string {
+  if (typeof value === 'string') return value;
+  if (value.Ref !== undefined) {
+    if (!(value.Ref in refs)) throw new Error(`no value for Ref ${value.Ref}`);
+    return refs[value.Ref];
+  }
+  if (value['Fn::Join']) {
+    const [delimiter, parts] = value['Fn::Join'];
+    return parts.map((p: unknown) => evaluate(p, refs)).join(delimiter);
+  }
+  throw new Error(`cannot evaluate ${JSON.stringify(value)}`);
+}
+
+/**
+ * A pass-through proxy to the S3 endpoint that can hold back the answer to
+ * the first page of a version listing (a request without key-marker), so that
+ * an invocation stops listing between the first and the second page.
+ */
+class FirstPageDelayProxy {
+  private readonly server: http.Server;
+  public endpoint = '';
+  /** Added to ListObjectVersions requests without key-marker (ms). */
+  public firstPageDelayMs = 0;
+
+  constructor(target: string) {
+    const upstream = new URL(target);
+    this.server = http.createServer((req, res) => {
+      const url = req.url ?? '';
+      const firstPage = req.method === 'GET' && /[?&]versions(=|&|$)/.test(url) && !/[?&]key-marker=/.test(url);
+      const forward = () => {
+        const out = http.request(
+          { host: upstream.hostname, port: upstream.port, method: req.method, path: url, headers: req.headers },
+          (up) => {
+            res.writeHead(up.statusCode ?? 502, up.headers);
+            up.pipe(res);
+          },
+        );
+        out.on('error', (err) => {
+          res.statusCode = 502;
+          res.end(String(err));
+        });
+        req.pipe(out);
+      };
+      if (firstPage && this.firstPageDelayMs > 0) setTimeout(forward, this.firstPageDelayMs);
+      else forward();
+    });
+  }
+
+  reset(): void {
+    this.firstPageDelayMs = 0;
+  }
+
+  async start(): Promise<void> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    this.endpoint = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  async stop(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+/** Writes a bucket's history, remembering each key's version ids in order (oldest first). */
+class History {
+  private readonly versions = new Map<string, string[]>();
+  private readonly removed = new Set<string>();
+
+  constructor(
+    private readonly client: S3Client,
+    private readonly bucket: string,
+  ) {}
+
+  async put(key: string, body: string): Promise<void> {
+    const out = await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body }));
+    this.record(key, out.VersionId!);
+  }
+
+  async deleteMarker(key: string): Promise<void> {
+    const out = await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+    this.record(key, out.VersionId!);
+  }
+
+  /** Deletes a key's `n`-th step for good (it no longer counts as written). */
+  async removeVersion(key: string, n: number): Promise<void> {
+    const versionId = this.id(key, n);
+    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key, VersionId: versionId }));
+    this.removed.add(versionId);
+  }
+
+  /** `count` versions of each key; keys in parallel, one key's versions in order. */
+  async fill(keys: string[], count: number, parallel = 8): Promise<void> {
+    const queue = [...keys];
+    await Promise.all(
+      Array.from({ length: parallel }, async () => {
+        for (let key = queue.shift(); key !== undefined; key = queue.shift()) {
+          for (let v = 0; v < count; v++) await this.put(key, `${key}#${v}`);
+        }
+      }),
+    );
+  }
+
+  /** The version id of a key's `n`-th step (0 is the oldest). */
+  id(key: string, n: number): string {
+    const id = this.versions.get(key)?.[n];
+    if (!id) throw new Error(`no step ${n} of ${key}`);
+    return id;
+  }
+
+  /** Every version id written and not removed. */
+  all(): string[] {
+    return [...this.versions.values()].flat().filter((id) => !this.removed.has(id));
+  }
+
+  private record(key: string, versionId: string): void {
+    this.versions.set(key, [...(this.versions.get(key) ?? []), versionId]);
+  }
+}
+
+/** Version ids of a listing, sorted. */
+function ids(entries: { versionId: string }[]): string[] {
+  return entries.map((e) => e.versionId).sort();
+}
+
+/** EMF lines emitted for a bucket. */
+function metricsFor(bucket: string): Array<Record<string, any>> {
+  return emf.filter((line) => line.BucketName === bucket);
+}
+
+async function listKeys(bucket: string, prefix: string): Promise<string[]> {
+  const out = await s3c.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
+  return (out.Contents ?? []).map((o) => o.Key!).sort();
+}
+
+async function read(bucket: string, key: string): Promise<string> {
+  const out = await s3c.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  return out.Body!.transformToString();
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
