@@ -1,4 +1,5 @@
-import { App, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { App, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
@@ -41,6 +42,39 @@ describe('cdk-nag AwsSolutions', () => {
     expect(report.violations).toEqual([]);
   });
 
+  test('retention schedules (prefixes, dry-run report to a KMS bucket, imported bucket) add no findings', () => {
+    // GIVEN
+    const app = new App();
+    const stack = new Stack(app, 'Retention');
+    const bucket = new s3.Bucket(stack, 'Data', {
+      versioned: true,
+      removalPolicy: RemovalPolicy.DESTROY,
+      enforceSSL: true,
+      serverAccessLogsPrefix: 'access/',
+    });
+    const reports = new s3.Bucket(stack, 'Reports', {
+      enforceSSL: true,
+      serverAccessLogsPrefix: 'access/',
+      encryption: s3.BucketEncryption.KMS,
+    });
+    const schedule = events.Schedule.rate(Duration.hours(6));
+    new VersionPurger(stack, 'Owned', {
+      bucket,
+      retention: { schedule, keepNoncurrentVersions: 5, prefixes: ['logs/', 'exports/'], dryRun: true, dryRunReportLocation: { bucket: reports } },
+    });
+    new VersionPurger(stack, 'Imported', {
+      bucket: s3.Bucket.fromBucketName(stack, 'Elsewhere', 'some-existing-bucket'),
+      purgeOnDelete: false,
+      retention: { schedule, noncurrentVersionsOlderThan: Duration.days(30) },
+    });
+
+    // WHEN
+    const report = new AwsSolutionsChecks(app).validateScope(stack);
+
+    // THEN
+    expect(report.violations).toEqual([]);
+  });
+
   test('every acknowledgement carries a written reason', () => {
     // GIVEN
     const app = new App();
@@ -51,7 +85,11 @@ describe('cdk-nag AwsSolutions', () => {
 
     // THEN
     expect(acknowledgements.map((a) => a.id)).toEqual(
-      expect.arrayContaining(['AwsSolutions-S1', expect.stringMatching(/^AwsSolutions-IAM5\[Resource::<Data\w+\.Arn>\/\*\]$/)]),
+      expect.arrayContaining([
+        'AwsSolutions-S1',
+        'AwsSolutions-SQS3',
+        expect.stringMatching(/^AwsSolutions-IAM5\[Resource::<Data\w+\.Arn>\/\*\]$/),
+      ]),
     );
     for (const a of acknowledgements) expect(a.reason.length).toBeGreaterThan(40);
   });
