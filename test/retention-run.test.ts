@@ -4,7 +4,7 @@ import { RetentionEventError, RetentionRunError } from '../lambda/errors';
 import type { PurgeOptions, PurgeResult, ResumeToken } from '../lambda/purge-types';
 import type { RetentionContinuation, RetentionEvent } from '../lambda/retention-contract';
 import type { RetentionRunMetrics } from '../lambda/retention-metrics';
-import { MAX_TALLIED_PREFIXES, OTHER_PREFIXES, RetentionTally } from '../lambda/retention-report';
+import { MAX_REPORT_ENTRIES, MAX_TALLIED_PREFIXES, OTHER_PREFIXES, RetentionTally } from '../lambda/retention-report';
 import { MAX_RETENTION_INVOCATIONS, parseRetentionRequest, type RetentionDeps, runRetention } from '../lambda/retention-run';
 import type { SelfInvocation } from '../lambda/self-invoke';
 import type { VersionEntry } from '../lambda/types';
@@ -285,6 +285,26 @@ describe('runRetention', () => {
       entries: { count: 3, truncated: false, files: [`${stem}.entries-0001.ndjson`, `${stem}.entries-0002.ndjson`] },
     });
     expect(outcome).toMatchObject({ kind: 'finished', summary: { reportKey: `s3://reports/${stem}.json`, dryRun: true } });
+  });
+
+  test('a dry run report lists at most 10,000 entries per run and says when it left some out', async () => {
+    // GIVEN a last invocation with room for one more entry, selecting two
+    const target = { bucketName: 'reports', prefix: '' };
+    const run = event({ dryRun: true, report: target });
+    const state = { runId: 'run-full', report: { entriesWritten: MAX_REPORT_ENTRIES - 1, files: ['earlier.ndjson'] } };
+    const { deps } = givenDeps([finished({ selected: MAX_REPORT_ENTRIES + 1 }, [entry('a', 'v1', T0), entry('b', 'v1', T0)])]);
+
+    // WHEN
+    await runRetention(continuation(run, state), 'req-full', deps, deadline());
+
+    // THEN
+    const puts = s3.commandCalls(PutObjectCommand).map((c) => c.args[0].input);
+    expect(String(puts[0].Body).trim().split('\n')).toHaveLength(1);
+    expect(JSON.parse(String(puts[1].Body)).entries).toEqual({
+      count: MAX_REPORT_ENTRIES,
+      truncated: true,
+      files: ['earlier.ndjson', 'data/2025-03-01T00-00-00.000Z-run-full.entries-0002.ndjson'],
+    });
   });
 
   test('a dry run whose report cannot be written fails', async () => {
