@@ -143,9 +143,17 @@ export interface VersionPurgerProps {
  * new invocations; the answer to CloudFormation comes once, at the end.
  * Create and Update never delete anything.
  *
+ * With `retention`, the same function also cleans the bucket up on a
+ * schedule: an EventBridge rule sends it the policy, and it deletes the
+ * noncurrent versions and expired delete markers the policy selects, never a
+ * current version (see docs/retention.md).
+ *
  * @example
  * const bucket = new s3.Bucket(this, 'Data', { versioned: true, removalPolicy: RemovalPolicy.DESTROY });
- * new VersionPurger(this, 'Purger', { bucket });
+ * new VersionPurger(this, 'Purger', {
+ *   bucket,
+ *   retention: { schedule: events.Schedule.rate(Duration.hours(6)), noncurrentVersionsOlderThan: Duration.days(30) },
+ * });
  */
 export class VersionPurger extends Construct {
   /** The bucket this construct purges. */
