@@ -247,7 +247,7 @@ describe('BatchDeleter: whole-request errors', () => {
     expect(h.throttled).toBe(2);
     expect(h.failed).toEqual([]);
     expect(ids(h.deleted).sort()).toEqual(ids(batch).sort());
-    // AND the partition's rate went down (two cuts of 0.85, barely recovered by one small success)
+    // AND the partition's rate went down (halved at the end of slow start, then cut to 0.85, barely recovered by one small success)
     expect(rate.throttles).toBe(2);
     expect(rate.currentRate).toBeLessThan(initialRate * 0.85);
   });
@@ -466,16 +466,23 @@ describe('RateController', () => {
     expect(rc.currentRate).toBe(1500);
   });
 
-  it('cuts the rate to 0.85 of its value on a throttle', () => {
-    // GIVEN a controller at 2000 keys/s
+  it('halves the rate on the first throttle, which ends slow start, and cuts it to 0.85 on later ones', () => {
+    // GIVEN a controller at 2000 keys/s, still in slow start
     const rc = new RateController({ initialRate: 2000 });
 
     // WHEN a request sent now is throttled
     rc.onThrottle(Date.now());
 
-    // THEN the rate is 1700 and the throttle counted
-    expect(rc.currentRate).toBeCloseTo(1700, 6);
+    // THEN the rate is halved and the throttle counted
+    expect(rc.currentRate).toBeCloseTo(1000, 6);
     expect(rc.throttles).toBe(1);
+
+    // AND a later throttle (of a request sent after that cut) cuts it to 0.85
+    const later = Date.now() + 10;
+    jest.advanceTimersByTime(20);
+    rc.onThrottle(later);
+    expect(rc.currentRate).toBeCloseTo(850, 6);
+    expect(rc.throttles).toBe(2);
   });
 
   it('does not cut again for a throttled request sent before the last cut, but does for one sent after it', () => {
@@ -484,21 +491,21 @@ describe('RateController', () => {
     const sentAt = Date.now();
     jest.advanceTimersByTime(10);
     rc.onThrottle(sentAt);
-    expect(rc.currentRate).toBeCloseTo(1700, 6);
+    expect(rc.currentRate).toBeCloseTo(1000, 6);
 
     // WHEN the second, sent before that cut, is throttled too
     jest.advanceTimersByTime(10);
     rc.onThrottle(sentAt);
 
     // THEN the rate is not cut again, though the throttle is counted
-    expect(rc.currentRate).toBeCloseTo(1700, 6);
+    expect(rc.currentRate).toBeCloseTo(1000, 6);
     expect(rc.throttles).toBe(2);
 
     // AND a request sent after the cut and throttled does cut again
     const later = Date.now();
     jest.advanceTimersByTime(10);
     rc.onThrottle(later);
-    expect(rc.currentRate).toBeCloseTo(1445, 6);
+    expect(rc.currentRate).toBeCloseTo(850, 6);
   });
 
   it('never cuts below its minimum rate', () => {
@@ -517,22 +524,46 @@ describe('RateController', () => {
   });
 
   it('after a throttle, climbs back toward the ceiling by a tenth of the gap instead of slow start', async () => {
-    // GIVEN a controller cut from 2000 to 1700
+    // GIVEN a controller halved from 2000 to 1000 (end of slow start), then cut from 1000 to 850,
+    // so its ceiling estimate is halfway between the throttled and the cut rate: 925
     const rc = new RateController({ initialRate: 2000 });
     rc.onThrottle(Date.now());
+    jest.advanceTimersByTime(10);
+    rc.onThrottle(Date.now());
+    expect(rc.currentRate).toBeCloseTo(850, 6);
 
     // WHEN a full batch that waited for the pacer succeeds
     const waiting = rc.acquire(1000);
-    await jest.advanceTimersByTimeAsync(2000);
+    await jest.advanceTimersByTimeAsync(3000);
     await waiting;
     rc.onSuccess(1000);
 
     // THEN the rate closed a tenth of the gap and probed 0.2 % of the ceiling past it
-    expect(rc.currentRate).toBeCloseTo(1700 + 300 * 0.1 + 2000 * 0.002, 6);
+    expect(rc.currentRate).toBeCloseTo(850 + 75 * 0.1 + 925 * 0.002, 6);
+  });
+
+  it('lets waiting batches through one at a time, spaced by the rate of the moment each is sent', async () => {
+    // GIVEN two batches of 1000 keys queued behind a first one at 1000 keys/s
+    const rc = new RateController({ initialRate: 1000 });
+    const sentAt: number[] = [];
+    const start = Date.now();
+    await rc.acquire(1000);
+    const second = rc.acquire(1000).then((t) => sentAt.push(t - start));
+    const third = rc.acquire(1000).then((t) => sentAt.push(t - start));
+
+    // WHEN the rate is cut while they wait (a throttle answered 100 ms in)
+    await jest.advanceTimersByTimeAsync(100);
+    rc.onThrottle(start);
+    await jest.advanceTimersByTimeAsync(5000);
+    await Promise.all([second, third]);
+
+    // THEN the cut holds back the batch already waiting (its pause, at most 1 s from the cut, ends at 1.1 s),
+    // and the next one is spaced by the cut rate (1000 keys at 500 keys/s: 2 s), not by the rate it was queued at
+    expect(sentAt).toEqual([1100, 3100]);
   });
 
   it('makes the next send wait after a throttle, so the partition can recover', async () => {
-    // GIVEN a controller at 2000 keys/s that was just throttled (now 1700 keys/s)
+    // GIVEN a controller at 2000 keys/s that was just throttled (now 1000 keys/s)
     const rc = new RateController({ initialRate: 2000 });
     rc.onThrottle(Date.now());
     let sent = false;
@@ -542,10 +573,10 @@ describe('RateController', () => {
       sent = true;
     });
 
-    // THEN it waits about 1000 / 1.7 ms (in fake time), not zero
-    await jest.advanceTimersByTimeAsync(500);
+    // THEN it waits the time of one 1000-key batch at the new rate, 1 s (in fake time), not zero
+    await jest.advanceTimersByTimeAsync(900);
     expect(sent).toBe(false);
-    await jest.advanceTimersByTimeAsync(100);
+    await jest.advanceTimersByTimeAsync(150);
     await waiting;
     expect(sent).toBe(true);
   });

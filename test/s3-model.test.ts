@@ -258,7 +258,7 @@ describe('S3 model server', () => {
     });
   });
 
-  it('honours Quiet mode and reports ids it never issued as NoSuchVersion', async () => {
+  it('honours Quiet mode and reports missing versions, even ids it never issued, as Deleted', async () => {
     await versionedBucket(s3, 'quiet');
     const id = await put(s3, 'quiet', 'k');
     const out = await s3.send(
@@ -268,7 +268,16 @@ describe('S3 model server', () => {
       }),
     );
     expect(out.Deleted ?? []).toEqual([]);
-    expect(out.Errors).toEqual([{ Key: 'k', VersionId: 'not-a-version-id', Code: 'NoSuchVersion', Message: 'The specified version does not exist.' }]);
+    expect(out.Errors ?? []).toEqual([]);
+    expect(server.stats().buckets.quiet.versionsRemaining).toBe(0);
+    const loud = await s3.send(
+      new DeleteObjectsCommand({ Bucket: 'quiet', Delete: { Objects: [{ Key: 'k', VersionId: id }, { Key: 'k', VersionId: 'not-a-version-id' }] } }),
+    );
+    expect(loud.Errors ?? []).toEqual([]);
+    expect(loud.Deleted).toEqual([
+      { Key: 'k', VersionId: id },
+      { Key: 'k', VersionId: 'not-a-version-id' },
+    ]);
     await expect(s3.send(new DeleteObjectCommand({ Bucket: 'quiet', Key: 'k', VersionId: 'not-a-version-id' }))).rejects.toMatchObject({
       name: 'InvalidArgument',
     });

@@ -116,10 +116,10 @@ function deleteObjects(bucket: Bucket, objects: readonly ObjectIdentifier[], qui
       const outcome = bucket.deleteObject(object.key);
       return { key: object.key, deleteMarker: outcome.deleteMarker, deleteMarkerVersionId: outcome.versionId };
     }
-    const outcome = bucket.deleteVersion(object.key, object.versionId);
-    if (!outcome) {
-      return { key: object.key, versionId: object.versionId, error: { code: 'NoSuchVersion', message: 'The specified version does not exist.' } };
-    }
+    // A version that does not exist, including an id this model never issued, is reported
+    // as Deleted, as S3 does, so a retried batch is idempotent (MinIO fixed the same
+    // difference from S3 in minio/minio#11086).
+    const outcome = bucket.deleteVersion(object.key, object.versionId) ?? { deleteMarker: false };
     return {
       key: object.key,
       versionId: object.versionId,
