@@ -90,6 +90,8 @@ class PurgeRun {
   private readonly startedAt = Date.now();
   private readonly counts: PurgeCounts;
   private errors: DeleteFailure[];
+  /** How many of `errors` already carry their Object Lock explanation (those from a resume token do). */
+  private explained: number;
   private pass: number;
   private passStart: { listed: number; deleted: number };
   private throttled = 0;
@@ -106,6 +108,7 @@ class PurgeRun {
     const t = o.resumeToken ?? undefined;
     this.counts = t ? { ...t.counts } : noCounts();
     this.errors = t ? [...t.errors] : [];
+    this.explained = this.errors.length;
     this.pass = t?.pass ?? 1;
     this.passStart = t ? { ...t.passStart } : { listed: 0, deleted: 0 };
     // Stop listing a little before the deadline so that in-flight batches
@@ -137,6 +140,7 @@ class PurgeRun {
         // Failures are counted per pass: what the last pass could not delete is what remains.
         this.counts.failed = 0;
         this.errors = [];
+        this.explained = 0;
       }
       return await this.finish(facts.objectLockEnabled, bypass, null);
     } catch (err) {
@@ -383,8 +387,10 @@ class PurgeRun {
   }
 
   private async finish(objectLock: boolean, bypass: boolean, unfinished: PassState | null): Promise<PurgeResult> {
-    if (objectLock && this.errors.length > 0) {
-      this.errors = await explainLockFailures(this.client, this.o.bucket, this.errors, bypass);
+    if (objectLock && this.errors.length > this.explained) {
+      const fresh = await explainLockFailures(this.client, this.o.bucket, this.errors.slice(this.explained), bypass);
+      this.errors = [...this.errors.slice(0, this.explained), ...fresh];
+      this.explained = this.errors.length;
     }
     this.reportProgress();
     const token: ResumeToken | null = unfinished
