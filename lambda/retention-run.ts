@@ -88,7 +88,7 @@ export interface RetentionSummary extends PurgeCounts {
  * Runs, identified `runId#invocation`, this execution environment has
  * finished or handed over. A duplicate delivery of a continuation that lands
  * here is dropped; elsewhere it would list from the same position again,
- * which deletes nothing twice (see docs/retention.md, overlapping runs).
+ * which deletes nothing twice (see README.md, "Runs, continuations and overlapping runs").
  */
 const completed = new Set<string>();
 /** Keeps {@link completed} bounded in a long-lived environment. */

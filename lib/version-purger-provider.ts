@@ -154,7 +154,7 @@ export class VersionPurgerProvider extends Construct {
    * - asynchronous invocations are not retried (`retryAttempts: 0`): a
    *   retention run that failed throws at its end, and retrying it blindly
    *   would repeat a permanent problem; teardown never throws, so this only
-   *   changes what happens after a crash (see docs/retention.md);
+   *   changes what happens after a crash (see README.md, "Usage: retention");
    * - failed invocations go to an SQS queue (on-failure destination),
    *   encrypted, TLS only, keeping messages 14 days;
    * - an alarm goes off while that queue holds a message.

@@ -59,7 +59,7 @@ export interface DryRunReportLocation {
 /**
  * Scheduled retention cleanup of a versioned bucket: which noncurrent
  * versions and delete markers to delete, and when. The current version of a
- * key is never deleted. See docs/retention.md for the exact semantics.
+ * key is never deleted. See README.md, "What is deleted: the exact rules".
  */
 export interface RetentionOptions {
   /**

@@ -126,7 +126,7 @@ export interface VersionPurgerProps {
    *
    * The first retention schedule in a stack also makes the shared function's
    * asynchronous invocations unretried (`retryAttempts: 0`) with an SQS
-   * on-failure destination (see docs/retention.md).
+   * on-failure destination (see README.md, "Usage: retention").
    * @default - no scheduled cleanup
    */
   readonly retention?: RetentionOptions;
@@ -146,7 +146,7 @@ export interface VersionPurgerProps {
  * With `retention`, the same function also cleans the bucket up on a
  * schedule: an EventBridge rule sends it the policy, and it deletes the
  * noncurrent versions and expired delete markers the policy selects, never a
- * current version (see docs/retention.md).
+ * current version (see README.md, "Usage: retention").
  *
  * @example
  * const bucket = new s3.Bucket(this, 'Data', { versioned: true, removalPolicy: RemovalPolicy.DESTROY });
