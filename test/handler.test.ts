@@ -5,6 +5,7 @@ import type { CfnAnswer, CfnDeleteEvent, CfnEvent } from '../lambda/cfn-response
 import { handleEvent, type HandlerDeps, type LambdaContext } from '../lambda/handler';
 import type { PurgeResult, ResumeToken } from '../lambda/purge-types';
 import type { ContinuationPayload, SelfInvocation } from '../lambda/self-invoke';
+import { purgeResult } from './support/purge-results';
 
 const s3 = mockClient(S3Client);
 
@@ -146,23 +147,5 @@ function token(): ResumeToken {
 }
 
 function result(partial: Partial<PurgeResult>): PurgeResult {
-  return {
-    bucket: 'b',
-    mode: 'purge',
-    dryRun: false,
-    listed: 0,
-    selected: 0,
-    deleted: 0,
-    deleteMarkersDeleted: 0,
-    bytesDeleted: 0,
-    failed: 0,
-    errors: [],
-    durationMs: 1,
-    resumeToken: null,
-    bucketMissing: false,
-    capReached: false,
-    throttled: 0,
-    passes: 1,
-    ...partial,
-  };
+  return purgeResult({ bucket: 'b', mode: 'purge', ...partial });
 }

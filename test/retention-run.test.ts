@@ -8,6 +8,7 @@ import { MAX_REPORT_ENTRIES, MAX_TALLIED_PREFIXES, OTHER_PREFIXES, RetentionTall
 import { MAX_RETENTION_INVOCATIONS, parseRetentionRequest, type RetentionDeps, runRetention } from '../lambda/retention-run';
 import type { SelfInvocation } from '../lambda/self-invoke';
 import type { VersionEntry } from '../lambda/types';
+import { purgeResult } from './support/purge-results';
 
 const s3 = mockClient(S3Client);
 const HOUR = 3_600_000;
@@ -387,25 +388,7 @@ function resumeToken(counts: Partial<ResumeToken['counts']>): ResumeToken {
 }
 
 function result(partial: Partial<PurgeResult>): PurgeResult {
-  return {
-    bucket: 'data',
-    mode: 'retain',
-    dryRun: false,
-    listed: 0,
-    selected: 0,
-    deleted: 0,
-    deleteMarkersDeleted: 0,
-    bytesDeleted: 0,
-    failed: 0,
-    errors: [],
-    durationMs: 1,
-    resumeToken: null,
-    bucketMissing: false,
-    capReached: false,
-    throttled: 0,
-    passes: 1,
-    ...partial,
-  };
+  return purgeResult({ bucket: 'data', mode: 'retain', ...partial });
 }
 
 /** An engine step: what it reports as selected, and its result. */

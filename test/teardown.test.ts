@@ -20,6 +20,7 @@ import {
   type TeardownState,
   withFenceStatement,
 } from '../lambda/teardown';
+import { purgeResult } from './support/purge-results';
 
 const s3 = mockClient(S3Client);
 const BUCKET = 'data-bucket';
@@ -285,23 +286,5 @@ function tokenWith(deleted: number): ResumeToken {
 }
 
 function result(partial: Partial<PurgeResult>): PurgeResult {
-  return {
-    bucket: BUCKET,
-    mode: 'purge',
-    dryRun: false,
-    listed: 0,
-    selected: 0,
-    deleted: 0,
-    deleteMarkersDeleted: 0,
-    bytesDeleted: 0,
-    failed: 0,
-    errors: [],
-    durationMs: 1,
-    resumeToken: null,
-    bucketMissing: false,
-    capReached: false,
-    throttled: 0,
-    passes: 1,
-    ...partial,
-  };
+  return purgeResult({ bucket: BUCKET, mode: 'purge', ...partial });
 }

@@ -1,0 +1,24 @@
+import type { PurgeResult } from '../../lambda/purge-types';
+
+/** An engine result with every count at zero, completed, for handler tests that fake the engine. */
+export function purgeResult(partial: Partial<PurgeResult> = {}): PurgeResult {
+  return {
+    bucket: 'b',
+    mode: 'purge',
+    dryRun: false,
+    listed: 0,
+    selected: 0,
+    deleted: 0,
+    deleteMarkersDeleted: 0,
+    bytesDeleted: 0,
+    failed: 0,
+    errors: [],
+    durationMs: 1,
+    resumeToken: null,
+    bucketMissing: false,
+    capReached: false,
+    throttled: 0,
+    passes: 1,
+    ...partial,
+  };
+}
