@@ -16,15 +16,8 @@ import { type PublishRetentionMetrics, publishRetentionMetrics } from './retenti
 import { type RetentionOutcome, runRetention } from './retention-run';
 import { createS3Client } from './s3-client';
 import { type ContinuationPayload, createSelfInvoker, type InvokeSelf, isContinuation } from './self-invoke';
-import {
-  onContinuation,
-  onCreate,
-  onDelete,
-  onUpdate,
-  type TeardownDeps,
-  type TeardownOutcome,
-  type TeardownTiming,
-} from './teardown';
+import { onContinuation, onCreate, onDelete, onUpdate, type TeardownOutcome, type TeardownTiming } from './teardown';
+import type { TeardownDeps } from './teardown-deps';
 
 /** The part of Lambda's context object the handler uses. */
 export interface LambdaContext {

@@ -9,17 +9,11 @@ import { mockClient } from 'aws-sdk-client-mock';
 import type { CfnDeleteEvent } from '../lambda/cfn-response';
 import { PurgeConfigError } from '../lambda/errors';
 import type { PurgeOptions, PurgeResult, ResumeToken } from '../lambda/purge-types';
-import {
-  composeReason,
-  failedPurgeReason,
-  onContinuation,
-  onCreate,
-  onDelete,
-  readSettings,
-  type TeardownDeps,
-  type TeardownState,
-  withFenceStatement,
-} from '../lambda/teardown';
+import { onContinuation, onCreate, onDelete, type TeardownState } from '../lambda/teardown';
+import type { TeardownDeps } from '../lambda/teardown-deps';
+import { composeReason, failedPurgeReason } from '../lambda/teardown-reason';
+import { readSettings } from '../lambda/teardown-settings';
+import { withFenceStatement } from '../lambda/write-fence';
 import { purgeResult } from './support/purge-results';
 
 const s3 = mockClient(S3Client);
