@@ -33,7 +33,7 @@ describe('VersionPurger resources', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Runtime: 'nodejs24.x',
       Handler: 'index.handler',
-      MemorySize: 1024,
+      MemorySize: 1769,
       Timeout: 900,
       LoggingConfig: { LogGroup: { Ref: Match.anyValue() } },
     });
