@@ -132,9 +132,7 @@ export class BatchDeleter {
       } catch (err) {
         if (isNoSuchBucket(err)) return;
         if (isThrottle(err)) {
-          rate.onThrottle(sentAt);
-          this.options.onThrottled();
-          await sleep(backoffMs(++throttledAttempts, 200, 2_000), this.options.signal);
+          await this.backOffThrottled(rate, sentAt, ++throttledAttempts);
           continue;
         }
         if (errorCode(err) === 'MalformedXML') {
@@ -151,8 +149,7 @@ export class BatchDeleter {
       throttledAttempts = 0;
       const { retry, throttledKeys } = this.settle(remaining, keyErrors, transientAttempts + 1 >= MAX_TRANSIENT_ATTEMPTS, sink);
       if (throttledKeys > 0) {
-        rate.onThrottle(sentAt);
-        this.options.onThrottled();
+        this.noteThrottled(rate, sentAt);
       }
       rate.onSuccess(remaining.length - retry.length);
       if (retry.length > 0) {
@@ -227,9 +224,7 @@ export class BatchDeleter {
       } catch (err) {
         if (isNoSuchBucket(err)) return;
         if (isThrottle(err)) {
-          rate.onThrottle(sentAt);
-          this.options.onThrottled();
-          await sleep(backoffMs(++throttledAttempts, 200, 2_000), this.options.signal);
+          await this.backOffThrottled(rate, sentAt, ++throttledAttempts);
           continue;
         }
         if (isTransient(err) && ++transientAttempts < MAX_TRANSIENT_ATTEMPTS) {
@@ -240,6 +235,17 @@ export class BatchDeleter {
         return;
       }
     }
+  }
+
+  private noteThrottled(rate: RateController, sentAt: number): void {
+    rate.onThrottle(sentAt);
+    this.options.onThrottled();
+  }
+
+  /** A whole request was throttled: slow its partition down and wait a little before trying again. */
+  private async backOffThrottled(rate: RateController, sentAt: number, attempt: number): Promise<void> {
+    this.noteThrottled(rate, sentAt);
+    await sleep(backoffMs(attempt, 200, 2_000), this.options.signal);
   }
 
   private failAll(entries: readonly VersionEntry[], err: unknown, sink: BatchSink): void {
