@@ -1,8 +1,6 @@
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { identities, writeTimeline, type Timeline, type TimelinePlan } from './support/histories';
+import { cli, requireBuiltCli } from './support/cli';
 import { createBucket, listAll, testClient, testEndpoint, uniqueBucketName } from './support/s3';
 
 /*
@@ -12,16 +10,7 @@ import { createBucket, listAll, testClient, testEndpoint, uniqueBucketName } fro
  * Usage errors, including a retain without a rule, are in cli.integ.test.ts.
  */
 
-const CLI = join(__dirname, '..', 'dist', 'bin', 'cli.js');
 
-function cli(...args: string[]) {
-  const out = spawnSync(process.execPath, [CLI, ...args], {
-    encoding: 'utf8',
-    env: { ...process.env, AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', AWS_REGION: 'us-east-1' },
-    timeout: 60_000,
-  });
-  return { code: out.status, stdout: out.stdout, stderr: out.stderr };
-}
 
 /** Runs the CLI with `--json` and parses its one line of output. */
 function cliJson(...args: string[]) {
@@ -69,7 +58,7 @@ let setup: S3Client;
 let timeline: Timeline;
 
 beforeAll(async () => {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run "npm run build" first (npm test does)`);
+  requireBuiltCli();
   setup = testClient();
   await Promise.all(Object.values(B).map((bucket) => createBucket(setup, bucket)));
   timeline = await writeTimeline(setup, PLAN);

@@ -1,23 +1,11 @@
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { cli, requireBuiltCli } from './support/cli';
 import { createBucket, deleteMarker, fill, listAll, testClient, testEndpoint, uniqueBucketName } from './support/s3';
 
-const CLI = join(__dirname, '..', 'dist', 'bin', 'cli.js');
 let setup: S3Client;
 
-function cli(...args: string[]) {
-  const out = spawnSync(process.execPath, [CLI, ...args], {
-    encoding: 'utf8',
-    env: { ...process.env, AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', AWS_REGION: 'us-east-1' },
-    timeout: 60_000,
-  });
-  return { code: out.status, stdout: out.stdout, stderr: out.stderr };
-}
-
 beforeAll(() => {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run "npm run build" first (npm test does)`);
+  requireBuiltCli();
   setup = testClient();
 });
 
