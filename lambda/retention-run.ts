@@ -21,7 +21,9 @@ import {
   RetentionTally,
 } from './retention-report';
 import { retentionSelector } from './retention-selector';
-import { errorCode, errorMessage } from './s3-errors';
+import { describeError } from './describe-error';
+import { describeFailure, fmt, plural } from './failure-text';
+import { errorMessage } from './s3-errors';
 import type { InvokeSelf } from './self-invoke';
 import type { DeleteFailure } from './types';
 
@@ -189,30 +191,6 @@ function initialState(run: RetentionEvent, runId: string, startedAt: number): Re
 function remember(id: string): void {
   if (completed.size >= MAX_REMEMBERED) completed.clear();
   completed.add(id);
-}
-
-/** A number with thousands separators. */
-function fmt(n: number): string {
-  return n.toLocaleString('en-US');
-}
-
-/** `n thing` or `n things`. */
-function plural(n: number, one: string, many = `${one}s`): string {
-  return `${fmt(n)} ${n === 1 ? one : many}`;
-}
-
-/** One failure for an error message: key, version, code and message. */
-function describeFailure(f: DeleteFailure): string {
-  const key = f.key.length > 120 ? `${f.key.slice(0, 59)}…${f.key.slice(-59)}` : f.key;
-  const message = f.message && f.message !== f.code ? ` - ${f.message.slice(0, 200)}` : '';
-  return `${JSON.stringify(key)}${f.versionId ? ` (version ${f.versionId})` : ''}: ${f.code}${message}`;
-}
-
-/** `Code: message` of any error. */
-function describeError(err: unknown): string {
-  const code = errorCode(err);
-  const message = errorMessage(err);
-  return message && message !== code ? `${code}: ${message}` : code;
 }
 
 const zeroCounts = (): PurgeCounts => ({ listed: 0, selected: 0, deleted: 0, deleteMarkersDeleted: 0, bytesDeleted: 0, failed: 0 });

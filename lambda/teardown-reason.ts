@@ -1,32 +1,12 @@
 import type { RemainingEstimate } from './remaining-versions';
 import type { TeardownSettings } from './teardown-settings';
+import { describeFailure, fmt, plural, shorten } from './failure-text';
 import type { DeleteFailure } from './types';
 
 /** Most failures named in a Reason; the rest are counted. */
 export const MAX_REASON_FAILURES = 5;
 /** Byte budget of a composed Reason (the response body limit is 4,096 for everything). */
 export const REASON_BUDGET_BYTES = 3_000;
-/** Longest key shown in a Reason; longer keys are shortened in the middle. */
-const MAX_REASON_KEY_CHARS = 120;
-/** Longest error message shown per failure in a Reason. */
-const MAX_REASON_MESSAGE_CHARS = 160;
-
-/** A number with thousands separators. */
-function fmt(n: number): string {
-  return n.toLocaleString('en-US');
-}
-
-/** `n thing` or `n things`. */
-function plural(n: number, one: string, many = `${one}s`): string {
-  return `${fmt(n)} ${n === 1 ? one : many}`;
-}
-
-/** Shortens `text` to `max` characters, cutting out the middle. */
-function shorten(text: string, max: number): string {
-  if (text.length <= max) return text;
-  const half = Math.floor((max - 1) / 2);
-  return `${text.slice(0, half)}…${text.slice(text.length - half)}`;
-}
 
 /**
  * Joins `head`, as many `items` as fit, and `tail` into at most `maxBytes`
@@ -51,13 +31,6 @@ export function composeReason(
     shown.push(item);
   }
   return render(shown);
-}
-
-/** One failure as shown in a Reason: key, version, code and a short message. */
-function describeFailure(f: DeleteFailure): string {
-  const version = f.versionId ? ` (version ${shorten(f.versionId, 40)})` : '';
-  const message = f.message && f.message !== f.code ? ` - ${shorten(f.message, MAX_REASON_MESSAGE_CHARS)}` : '';
-  return `${JSON.stringify(shorten(f.key, MAX_REASON_KEY_CHARS))}${version}: ${f.code}${message}`;
 }
 
 /** Advice matching the failures' codes. */
