@@ -25,6 +25,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { type RetentionOptions, VersionPurger } from '../lib';
 import { type BundledHandler, fakeContext, FUNCTION_NAME, LocalLambda } from './support/lifecycle';
 import { createBucket, listAll, testClient, testEndpoint, uniqueBucketName } from './support/s3';
+import { resolveJoin } from './support/template';
 
 /** The purgers of the synthesized stack; each test uses the payload of one. */
 const PURGERS = {
@@ -344,7 +345,7 @@ function synthesizeRetentionStack(): SynthesizedRetention {
     payload(purger, bucket) {
       const ids = ruleIds.get(purger)!;
       const input = template.Resources[ids.rule].Properties.Targets[0].Input;
-      return JSON.parse(evaluate(input, { [ids.bucket]: bucket, [reportsId]: reportBucket }));
+      return JSON.parse(resolveJoin(input, { [ids.bucket]: bucket, [reportsId]: reportBucket }));
     },
   };
 }
@@ -353,19 +354,6 @@ beforeAll(async () => {
   await s3c.send(new CreateBucketCommand({ Bucket: synth.reportBucket }));
 });
 
-/** Evaluates the `Fn::Join` of strings and `{ Ref }` that CloudFormation would resolve. */
-function evaluate(value: any, refs: Record<string, string>): string {
-  if (typeof value === 'string') return value;
-  if (value.Ref !== undefined) {
-    if (!(value.Ref in refs)) throw new Error(`no value for Ref ${value.Ref}`);
-    return refs[value.Ref];
-  }
-  if (value['Fn::Join']) {
-    const [delimiter, parts] = value['Fn::Join'];
-    return parts.map((p: unknown) => evaluate(p, refs)).join(delimiter);
-  }
-  throw new Error(`cannot evaluate ${JSON.stringify(value)}`);
-}
 
 /**
  * A pass-through proxy to the S3 endpoint that can hold back the answer to

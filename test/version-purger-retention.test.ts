@@ -9,6 +9,7 @@ import {
   VersionPurger,
   VersionPurgerValidationError,
 } from '../lib';
+import { policyDocuments, policyNamed, resolveJoin } from './support/template';
 
 const SIX_HOURS = events.Schedule.rate(Duration.hours(6));
 
@@ -616,24 +617,13 @@ function logicalIdOfType(template: Template, type: string): string {
   return ids[0];
 }
 
-/** Every AWS::IAM::Policy: logical id, document and roles, sorted by id. */
-function policyDocuments(template: Template): { name: string; document: any; roles: unknown }[] {
-  return Object.entries(template.findResources('AWS::IAM::Policy'))
-    .map(([name, r]) => ({ name, document: r.Properties.PolicyDocument, roles: r.Properties.Roles }))
-    .sort((a, b) => a.name.localeCompare(b.name));
-}
 
-function policyNamed(template: Template, name: RegExp): { name: string; document: any } {
-  const found = policyDocuments(template).filter((p) => name.test(p.name));
-  expect(found).toHaveLength(1);
-  return found[0];
-}
 
 /** The rule targets' inputs, parsed, with `{ Ref }` to buckets replaced by the given names. */
 function ruleInputs(template: Template, refs: Record<string, string>): any[] {
   return Object.values(template.findResources('AWS::Events::Rule')).map((r) => {
     const input = r.Properties.Targets[0].Input;
-    return JSON.parse(typeof input === 'string' ? input : join(input, refs));
+    return JSON.parse(typeof input === 'string' ? input : resolveJoin(input, refs));
   });
 }
 
@@ -644,16 +634,3 @@ function ruleInput(template: Template, refs: Record<string, string>): any {
   return inputs[0];
 }
 
-/** Evaluates `Fn::Join` of strings and `{ Ref }` to known resources. */
-function join(value: any, refs: Record<string, string>): string {
-  if (typeof value === 'string') return value;
-  if (value.Ref !== undefined) {
-    if (!(value.Ref in refs)) throw new Error(`no value for Ref ${value.Ref}`);
-    return refs[value.Ref];
-  }
-  if (value['Fn::Join']) {
-    const [delimiter, parts] = value['Fn::Join'];
-    return parts.map((p: unknown) => join(p, refs)).join(delimiter);
-  }
-  throw new Error(`cannot evaluate ${JSON.stringify(value)}`);
-}

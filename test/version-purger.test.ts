@@ -9,6 +9,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { PURGE_TAG_KEY, VersionPurger, VersionPurgerValidationError } from '../lib';
 import { handlerAssetDir } from '../lib/handler-asset';
+import { policyDocuments, policyNamed } from './support/template';
 
 describe('VersionPurger resources', () => {
   test('creates one custom resource naming the bucket, and a Node.js 24 function with a one-month log group', () => {
@@ -393,15 +394,4 @@ function roleLogicalId(template: Template): string {
   return Object.keys(template.findResources('AWS::IAM::Role'))[0];
 }
 
-/** Every AWS::IAM::Policy: logical id, document and roles, sorted by id. */
-function policyDocuments(template: Template): { name: string; document: any; roles: unknown }[] {
-  return Object.entries(template.findResources('AWS::IAM::Policy'))
-    .map(([name, r]) => ({ name, document: r.Properties.PolicyDocument, roles: r.Properties.Roles }))
-    .sort((a, b) => a.name.localeCompare(b.name));
-}
 
-function policyNamed(template: Template, name: RegExp): { name: string; document: any } {
-  const found = policyDocuments(template).filter((p) => name.test(p.name));
-  expect(found).toHaveLength(1);
-  return found[0];
-}
