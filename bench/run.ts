@@ -12,6 +12,7 @@
  * /usr/bin/time (peak RSS, user+sys CPU). See bench/README.md.
  */
 import { execSync } from 'node:child_process';
+import { Command } from 'commander';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { join, relative, resolve } from 'node:path';
@@ -36,28 +37,26 @@ interface Args {
   out?: string;
 }
 
+const CONTENDER_IDS: readonly ContenderId[] = ['engine', 'cdk', 'boto3'];
+
+function commaList(value: string, previous: string[] = []): string[] {
+  return [...previous, ...value.split(',').filter(Boolean)];
+}
+
 function parseArgs(argv: readonly string[]): Args {
-  const args: Args = { quick: false, scenarios: [], contenders: ['engine', 'cdk', 'boto3'] };
-  for (let i = 0; i < argv.length; i++) {
-    const [flag, inline] = argv[i].split(/=(.*)/s, 2);
-    const value = (): string => {
-      const v = inline ?? argv[++i];
-      if (v === undefined) throw new Error(`${flag} needs a value`);
-      return v;
-    };
-    if (flag === '--quick') args.quick = true;
-    else if (flag === '--scenario' || flag === '--scenarios') args.scenarios.push(...value().split(',').filter(Boolean));
-    else if (flag === '--contenders' || flag === '--contender') {
-      const ids = value().split(',').filter(Boolean);
-      for (const id of ids) if (!['engine', 'cdk', 'boto3'].includes(id)) throw new Error(`unknown contender ${id} (engine, cdk, boto3)`);
-      args.contenders = ids as ContenderId[];
-    } else if (flag === '--out') args.out = value();
-    else if (flag === '--help' || flag === '-h') {
-      process.stdout.write(`${readFileSync(__filename, 'utf8').split('*/')[0]}*/\n`);
-      process.exit(0);
-    } else throw new Error(`unknown argument ${argv[i]} (try --help)`);
+  const program = new Command('bench')
+    .description('Purge throughput of version-purger, aws-cdk autoDeleteObjects and boto3 against the S3 model.')
+    .option('--quick', 'small sizes, a few minutes; writes bench/out/', false)
+    .option('--scenario <ids>', 'only these scenarios (comma-separated ids, `*` wildcards)', commaList, [])
+    .option('--contenders <ids>', 'only these contenders: engine, cdk, boto3', commaList)
+    .option('--out <file>', 'write the report here instead')
+    .parse([...argv], { from: 'user' });
+  const opts = program.opts<{ quick: boolean; scenario: string[]; contenders?: string[]; out?: string }>();
+  const contenders = opts.contenders ?? [...CONTENDER_IDS];
+  for (const id of contenders) {
+    if (!CONTENDER_IDS.includes(id as ContenderId)) program.error(`unknown contender ${id} (engine, cdk, boto3)`);
   }
-  return args;
+  return { quick: opts.quick, scenarios: opts.scenario, contenders: contenders as ContenderId[], out: opts.out };
 }
 
 function log(message: string): void {

@@ -5,10 +5,12 @@
  *   [--seed '<SeedSpec JSON>']
  * Prints {"endpoint":"http://127.0.0.1:PORT"} on stdout once listening.
  */
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import type { ModelConfig } from './model-config';
 import type { SeedSpec } from './seed';
 import { startModelServer, type ModelServerOptions } from './server';
 
+/** Numeric flags and the setting each one sets. */
 const NUMERIC_FLAGS: Record<string, keyof ModelConfig | 'port'> = {
   '--port': 'port',
   '--list-latency-ms': 'listLatencyMs',
@@ -25,29 +27,35 @@ interface CliArguments {
   readonly seeds: SeedSpec[];
 }
 
+function nonNegative(flag: string) {
+  return (raw: string): number => {
+    const n = Number(raw);
+    if (raw.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`${flag} must be a non-negative number, got ${raw}`);
+    return n;
+  };
+}
+
 export function parseArguments(argv: readonly string[]): CliArguments {
-  const options: Record<string, number | boolean> = {};
-  const seeds: SeedSpec[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const [flag, inline] = argv[i].split(/=(.*)/s, 2);
-    const value = (): string => {
-      const v = inline ?? argv[++i];
-      if (v === undefined) throw new Error(`${flag} needs a value`);
-      return v;
-    };
-    if (flag === '--no-throttle') options.throttle = false;
-    else if (flag === '--seed') seeds.push(JSON.parse(value()) as SeedSpec);
-    else if (flag in NUMERIC_FLAGS) {
-      const raw = value();
-      const n = Number(raw);
-      if (raw.trim() === '' || !Number.isFinite(n) || n < 0) throw new Error(`${flag} must be a non-negative number, got ${raw}`);
-      options[NUMERIC_FLAGS[flag]] = n;
-    } else if (flag === '--help' || flag === '-h') {
-      process.stderr.write(`usage: main.js [${[...Object.keys(NUMERIC_FLAGS), '--no-throttle', '--seed JSON'].join('] [')}]\n`);
-      process.exit(0);
-    } else throw new Error(`unknown argument ${argv[i]}`);
+  const program = new Command('main.js')
+    .exitOverride()
+    .configureOutput({ writeErr: () => undefined })
+    .option('--no-throttle', 'answer no request with 503 SlowDown')
+    .option('--seed <json>', 'seed a bucket at start (SeedSpec JSON, repeatable)', (v: string, all: SeedSpec[] = []) => [...all, JSON.parse(v) as SeedSpec]);
+  for (const flag of Object.keys(NUMERIC_FLAGS)) program.option(`${flag} <n>`, NUMERIC_FLAGS[flag], nonNegative(flag));
+  try {
+    program.parse([...argv], { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError && err.code === 'commander.helpDisplayed') process.exit(0);
+    if (err instanceof CommanderError && err.code === 'commander.unknownOption') throw new Error(`unknown argument: ${err.message}`);
+    throw err;
   }
-  return { options: options as ModelServerOptions, seeds };
+  const parsed = program.opts<Record<string, unknown>>();
+  const options: Record<string, number | boolean> = {};
+  for (const setting of Object.values(NUMERIC_FLAGS)) {
+    if (typeof parsed[setting] === 'number') options[setting] = parsed[setting] as number;
+  }
+  if (parsed.throttle === false) options.throttle = false;
+  return { options: options as ModelServerOptions, seeds: (parsed.seed as SeedSpec[] | undefined) ?? [] };
 }
 
 async function main(): Promise<void> {
