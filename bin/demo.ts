@@ -20,7 +20,13 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { PHYSICAL_ID_PREFIX, PURGE_TAG_KEY, PURGE_TAG_VALUE, RESOURCE_TYPE } from '../lambda/resource-contract';
+import { PHYSICAL_ID_PREFIX, PURGE_TAG_KEY, RESOURCE_TYPE } from '../lambda/resource-contract';
+
+/**
+ * The owner id a VersionPurger would write into the bucket's tag and its
+ * resource's properties (its construct address); any matching pair will do here.
+ */
+const DEMO_OWNER_ID = 'c8demo0000000000000000000000000000000000';
 import { captureCloudFormationResponse } from './local-cloudformation';
 import { startLocalS3 } from './local-s3';
 
@@ -93,7 +99,11 @@ async function deleteThroughCloudFormation(endpoint: string, bucket: string): Pr
     LogicalResourceId: 'DataPurger',
     PhysicalResourceId: `${PHYSICAL_ID_PREFIX}${bucket}`,
     ResourceType: RESOURCE_TYPE,
-    ResourceProperties: { ServiceToken: 'arn:aws:lambda:us-east-1:123456789012:function:demo-version-purger', BucketName: bucket },
+    ResourceProperties: {
+      ServiceToken: 'arn:aws:lambda:us-east-1:123456789012:function:demo-version-purger',
+      BucketName: bucket,
+      OwnerId: DEMO_OWNER_ID,
+    },
   };
   const deadline = Date.now() + 15 * 60_000;
   const context = {
@@ -146,8 +156,8 @@ async function main(): Promise<void> {
 
     const stackBucket = `demo-stack-${Date.now().toString(36)}`;
     await createVersionedBucket(client, stackBucket);
-    await client.send(new PutBucketTaggingCommand({ Bucket: stackBucket, Tagging: { TagSet: [{ Key: PURGE_TAG_KEY, Value: PURGE_TAG_VALUE }] } }));
-    say(`CloudFormation path: s3://${stackBucket} belongs to a stack (tagged ${PURGE_TAG_KEY}=${PURGE_TAG_VALUE})`);
+    await client.send(new PutBucketTaggingCommand({ Bucket: stackBucket, Tagging: { TagSet: [{ Key: PURGE_TAG_KEY, Value: DEMO_OWNER_ID }] } }));
+    say(`CloudFormation path: s3://${stackBucket} belongs to a stack (tagged ${PURGE_TAG_KEY}=${DEMO_OWNER_ID}, its owner)`);
     await fillBucket(client, stackBucket, 25);
     const stackBefore = await countEntries(client, stackBucket);
     say(`It holds ${stackBefore.versions} versions and ${stackBefore.deleteMarkers} delete markers; the stack is deleted, so the bundled handler gets a Delete event`);

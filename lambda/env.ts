@@ -15,6 +15,12 @@ export interface HandlerEnv {
    * @default 30000
    */
   readonly answerReserveMs: number;
+  /**
+   * ARN of the function's own stack, where retention reads each purger's
+   * configured policy. Set by the construct.
+   * @default - none: retention requests are refused
+   */
+  readonly stackId?: string;
 }
 
 /** Default of {@link HandlerEnv.safetyMarginMs}. */
@@ -35,6 +41,7 @@ function readHandlerEnv(env: NodeJS.ProcessEnv = process.env): HandlerEnv {
   return {
     safetyMarginMs: readMs(env, ENV.safetyMarginMs, DEFAULT_SAFETY_MARGIN_MS),
     answerReserveMs: readMs(env, ENV.answerReserveMs, DEFAULT_ANSWER_RESERVE_MS),
+    stackId: env[ENV.stackId] || undefined,
   };
 }
 

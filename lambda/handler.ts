@@ -1,4 +1,5 @@
 import { Logger } from '@aws-lambda-powertools/logger';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import type { S3Client } from '@aws-sdk/client-s3';
 import {
   type CfnAnswer,
@@ -11,8 +12,9 @@ import { type HandlerEnv, readHandlerEnv } from './env';
 import { purgeBucket } from './purge-engine';
 import type { PurgeOptions, PurgeResult } from './purge-types';
 import { CREATE_FAILED_PHYSICAL_ID } from './resource-contract';
-import { isRetentionRequest, type RetentionContinuation, type RetentionEvent } from './retention-contract';
+import { isRetentionRequest, type RetentionRequest, type RetentionRequestContinuation } from './retention-contract';
 import { type PublishRetentionMetrics, publishRetentionMetrics } from './retention-metrics';
+import { resolveRetentionRequest, toRequestContinuation } from './retention-request';
 import { type RetentionOutcome, runRetention } from './retention-run';
 import { createS3Client } from './s3-client';
 import { type ContinuationPayload, createSelfInvoker, type InvokeSelf, isContinuation } from './self-invoke';
@@ -32,6 +34,8 @@ export interface LambdaContext {
 /** Everything the handler talks to; tests replace parts of it. */
 export interface HandlerDeps {
   readonly s3: S3Client;
+  /** Asks CloudFormation whether a Delete is real (honours `AWS_ENDPOINT_URL_CLOUDFORMATION`). */
+  readonly cloudFormation: CloudFormationClient;
   readonly purge: (options: PurgeOptions) => Promise<PurgeResult>;
   readonly invokeSelf: InvokeSelf;
   readonly respond: (event: CfnEvent, answer: CfnAnswer) => Promise<void>;
@@ -50,7 +54,7 @@ export interface HandlerDeps {
  * continuations, and scheduled retention runs (`{ kind: 'retention', ... }`)
  * with their continuations.
  */
-type IncomingEvent = CfnEvent | ContinuationPayload | RetentionEvent | RetentionContinuation | unknown;
+type IncomingEvent = CfnEvent | ContinuationPayload | RetentionRequest | RetentionRequestContinuation | unknown;
 
 const logger = new Logger({ serviceName: 'cdk-version-purger' });
 
@@ -72,6 +76,8 @@ let defaultDeps: HandlerDeps | undefined;
 function productionDeps(context: LambdaContext): HandlerDeps {
   defaultDeps ??= {
     s3: createS3Client(),
+    // CloudFormation's read API has low request rates: retry throttling a few times.
+    cloudFormation: new CloudFormationClient({ maxAttempts: 5 }),
     purge: purgeBucket,
     invokeSelf: createSelfInvoker(process.env.AWS_LAMBDA_FUNCTION_NAME ?? context.functionName),
     respond: (event, answer) => sendResponse(event, answer),
@@ -131,18 +137,28 @@ async function handleEvent(event: IncomingEvent, context: LambdaContext, deps: H
 }
 
 /**
- * Runs one invocation of a scheduled retention run (lambda/retention-run.ts).
- * Rethrows a failed run's error after logging it.
+ * Runs one invocation of a scheduled retention run (lambda/retention-run.ts),
+ * with the policy configured for the purger the request names
+ * (lambda/retention-request.ts). Rethrows a failed run's error after logging it.
  */
 async function handleRetention(event: unknown, context: LambdaContext, deps: HandlerDeps): Promise<RetentionOutcome> {
   try {
+    const { purger, run } = await resolveRetentionRequest(event, {
+      cloudFormation: deps.cloudFormation,
+      stackId: deps.env.stackId,
+      now: deps.now,
+    });
     return await runRetention(
-      event,
+      run,
       context.awsRequestId,
       {
         s3: deps.s3,
         purge: deps.purge,
-        invokeSelf: deps.invokeSelf,
+        // The next invocation gets the state only, and reads the policy again.
+        invokeSelf: async (payload) => {
+          if (payload.kind !== 'retention-continuation' || payload.v !== 1) throw new Error('unexpected continuation');
+          await deps.invokeSelf(toRequestContinuation(purger, payload));
+        },
         logger: {
           info: (m, a) => deps.logger.info(m, a ?? {}),
           warn: (m, a) => deps.logger.warn(m, a ?? {}),
@@ -273,6 +289,7 @@ function teardownDeps(context: LambdaContext, deps: HandlerDeps): TeardownDeps {
     : undefined;
   return {
     s3: deps.s3,
+    cloudFormation: deps.cloudFormation,
     purge: deps.purge,
     logger: {
       info: (m, a) => deps.logger.info(m, a ?? {}),

@@ -16,6 +16,12 @@ export const RESOURCE_TYPE = 'Custom::VersionPurger';
 export const PROPERTY = {
   /** The bucket to purge. */
   bucketName: 'BucketName',
+  /**
+   * Identity of the `VersionPurger` that owns the bucket: the construct's
+   * `node.addr`. The bucket's {@link PURGE_TAG_KEY} tag carries the same
+   * value; a Delete purges only when the two match.
+   */
+  ownerId: 'OwnerId',
   /** `'false'` makes Delete a no-op. */
   purgeOnDelete: 'PurgeOnDelete',
   /** `'false'` skips the deny-PutObject bucket policy statement. */
@@ -27,14 +33,14 @@ export const PROPERTY = {
 } as const;
 
 /**
- * The tag that marks a bucket as owned by a `VersionPurger`. The handler
- * purges on Delete only while the bucket still carries it with the value
- * {@link PURGE_TAG_VALUE}.
+ * The tag that marks a bucket as owned by one `VersionPurger`. Its value is
+ * the owner's id (the construct's `node.addr`, also sent as the
+ * {@link PROPERTY.ownerId} property). The handler purges on Delete only when
+ * the bucket's tag names the very resource being deleted: a renamed, moved or
+ * removed construct sends its Delete after the bucket's tag was changed to
+ * the new owner's id, or removed, so it deletes nothing.
  */
 export const PURGE_TAG_KEY = 'cdk-version-purger:purge-on-delete';
-
-/** Value of {@link PURGE_TAG_KEY} on a bucket to purge on Delete. */
-export const PURGE_TAG_VALUE = 'true';
 
 /** `Sid` of the deny-PutObject statement the handler adds to the bucket policy. */
 export const FENCE_STATEMENT_SID = 'VersionPurgerDenyWrites';
@@ -57,4 +63,6 @@ export const ENV = {
    * estimate and the answer to CloudFormation.
    */
   answerReserveMs: 'VERSION_PURGER_ANSWER_RESERVE_MS',
+  /** ARN of the function's stack: where retention reads the configured policies. */
+  stackId: 'VERSION_PURGER_STACK_ID',
 } as const;

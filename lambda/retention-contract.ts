@@ -15,6 +15,49 @@ export const RETENTION_EVENT_KIND = 'retention';
 /** `kind` of the payload a retention run sends to itself to continue. */
 export const RETENTION_CONTINUATION_KIND = 'retention-continuation';
 
+/**
+ * Key of the custom resource's CloudFormation `Metadata` entry that holds a
+ * purger's configured retention run (a {@link RetentionEvent}, with
+ * CloudFormation's references resolved). The function reads it with
+ * `DescribeStackResource`: the policy comes from the stack, never from the
+ * invoking event.
+ */
+export const RETENTION_METADATA_KEY = 'cdk-version-purger:retention';
+
+/**
+ * What the schedule sends (the rule target's input), and what a person may
+ * send to run a purger's retention by hand. It names the purger; it cannot
+ * carry a policy, a bucket or prefixes. It can only narrow the configured run.
+ */
+export interface RetentionRequest {
+  readonly kind: typeof RETENTION_EVENT_KIND;
+  readonly v: 2;
+  /** Logical id of the purger's `Custom::VersionPurger` resource in the function's stack. */
+  readonly purger: string;
+  /**
+   * `true` makes the run a dry run. `false` cannot turn a configured dry run into a real one.
+   * @default - the configured `dryRun`
+   */
+  readonly dryRun?: boolean;
+  /**
+   * ISO-8601 instant to evaluate the policy at. A later instant than now
+   * would select more than the policy allows today, so it is accepted only
+   * for a dry run (a preview).
+   * @default - the run's start time
+   */
+  readonly asOf?: string;
+}
+
+/** What a retention run sends to itself: the request it serves, and where it stands. */
+export interface RetentionRequestContinuation {
+  readonly kind: typeof RETENTION_CONTINUATION_KIND;
+  readonly v: 2;
+  readonly purger: string;
+  /** True when the run is a dry run (configured, or asked for by the request). */
+  readonly dryRun: boolean;
+  readonly state: RetentionRunState;
+}
+
 /** Where a dry run writes its report (the construct's `dryRunReportLocation`, resolved). */
 export interface RetentionReportTarget {
   readonly bucketName: string;
@@ -23,8 +66,10 @@ export interface RetentionReportTarget {
 }
 
 /**
- * The event the construct's EventBridge rule sends to the handler (the rule
- * target's input), version 1. Durations are milliseconds.
+ * A purger's configured retention run, version 1: what the construct stores
+ * in the custom resource's metadata ({@link RETENTION_METADATA_KEY}), and what
+ * lambda/retention-run.ts runs once the handler has loaded it and applied a
+ * request's narrowing. Durations are milliseconds.
  */
 export interface RetentionEvent {
   readonly kind: typeof RETENTION_EVENT_KIND;

@@ -1,6 +1,6 @@
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import type { CfnDeleteEvent } from './cfn-response';
-import type { RetentionContinuation } from './retention-contract';
+import type { RetentionContinuation, RetentionRequestContinuation } from './retention-contract';
 import type { TeardownState } from './teardown';
 
 /** `kind` of the payload a handler sends to itself to continue a purge. */
@@ -33,7 +33,7 @@ function isContinuation(value: unknown): value is ContinuationPayload {
 }
 
 /** What the function sends to itself: a teardown or a retention run that needs another invocation. */
-export type SelfInvocation = ContinuationPayload | RetentionContinuation;
+export type SelfInvocation = ContinuationPayload | RetentionContinuation | RetentionRequestContinuation;
 
 /** Sends a continuation; rejects when Lambda did not accept it. */
 export type InvokeSelf = (payload: SelfInvocation) => Promise<void>;

@@ -1,3 +1,4 @@
+import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { PurgeOptions, PurgeResult } from './purge-types';
 
@@ -11,6 +12,8 @@ export interface TeardownLogger {
 /** What teardown needs from the outside world. */
 export interface TeardownDeps {
   readonly s3: S3Client;
+  /** Confirms with CloudFormation that the stack is deleting the resource. */
+  readonly cloudFormation: CloudFormationClient;
   /** The purge engine's entry point. */
   readonly purge: (options: PurgeOptions) => Promise<PurgeResult>;
   readonly logger: TeardownLogger;

@@ -6,6 +6,11 @@ export const MAX_SERVICE_TIMEOUT_SECONDS = 3600;
 /** The custom resource's settings, parsed from `ResourceProperties`. */
 export interface TeardownSettings {
   readonly bucket: string;
+  /**
+   * The owner id the bucket's ownership tag must carry for a Delete to purge.
+   * Undefined for resources created before owner ids existed: they own nothing.
+   */
+  readonly ownerId: string | undefined;
   readonly purgeOnDelete: boolean;
   readonly fenceWrites: boolean;
   readonly bypassGovernanceRetention: boolean;
@@ -31,8 +36,10 @@ export function readSettings(props: Record<string, unknown> | undefined): Teardo
     throw new Error(`The custom resource has no ${PROPERTY.bucketName} property.`);
   }
   const timeout = Number(p[PROPERTY.serviceTimeout]);
+  const ownerId = p[PROPERTY.ownerId];
   return {
     bucket,
+    ownerId: typeof ownerId === 'string' && ownerId.length > 0 ? ownerId : undefined,
     purgeOnDelete: readBool(p[PROPERTY.purgeOnDelete], true),
     fenceWrites: readBool(p[PROPERTY.fenceWrites], true),
     bypassGovernanceRetention: readBool(p[PROPERTY.bypassGovernanceRetention], false),

@@ -1,4 +1,4 @@
-import { checkPurgeTag, type PurgeTagCheck } from './bucket-ownership';
+import { type BucketOwnership, checkOwnership } from './bucket-ownership';
 import type { CfnAnswer, CfnCreateEvent, CfnDeleteEvent, CfnUpdateEvent } from './cfn-response';
 import { describeError } from './describe-error';
 import { PurgeConfigError } from './errors';
@@ -18,6 +18,7 @@ import {
   stillHoldsVersionsReason,
   type Tally,
 } from './teardown-reason';
+import { checkStackDeletion, type StackDeletionCheck } from './stack-deletion-check';
 import { readSettings, type TeardownSettings } from './teardown-settings';
 import { fenceWrites } from './write-fence';
 
@@ -84,9 +85,121 @@ function onCreate(event: CfnCreateEvent): CfnAnswer {
   }
 }
 
-/** Update: deletes nothing and keeps the physical id, so CloudFormation never sends a replacement Delete. */
+/**
+ * Update: never deletes anything.
+ * - When `BucketName` changed (the bucket was replaced, or the purger now
+ *   points at another bucket), answers the new bucket's physical id.
+ *   CloudFormation then sends Delete for the old id, with the old
+ *   properties, in the cleanup phase: only after the whole update
+ *   succeeded, so a rollback always finds the old bucket intact (aws-cdk
+ *   #27199 emptied it during the Update, and lost it on rollback).
+ * - Otherwise keeps the physical id CloudFormation sent, so that no Delete
+ *   follows.
+ */
 function onUpdate(event: CfnUpdateEvent): CfnAnswer {
-  return { Status: 'SUCCESS', PhysicalResourceId: event.PhysicalResourceId, Reason: 'Nothing to do on update.' };
+  const keep: CfnAnswer = { Status: 'SUCCESS', PhysicalResourceId: event.PhysicalResourceId, Reason: 'Nothing to do on update.' };
+  let now: TeardownSettings;
+  let before: TeardownSettings;
+  try {
+    now = readSettings(event.ResourceProperties);
+    before = readSettings(event.OldResourceProperties);
+  } catch {
+    // Properties this library never sends: nothing to compare, nothing to replace.
+    return keep;
+  }
+  if (now.bucket === before.bucket) return keep;
+  return {
+    Status: 'SUCCESS',
+    PhysicalResourceId: physicalIdFor(now.bucket),
+    Reason:
+      `Bucket changed from ${before.bucket} to ${now.bucket}; nothing was deleted. CloudFormation deletes the old ` +
+      'resource after the update succeeded, and that Delete empties the old bucket only if it still names this owner.',
+  };
+}
+
+/**
+ * Decides whether CloudFormation itself is deleting this resource now (see
+ * {@link checkStackDeletion}). Returns the answer to give instead, or
+ * undefined to go on. Deletes nothing and fences nothing.
+ */
+async function refuseUnlessDeleting(
+  event: CfnDeleteEvent,
+  settings: TeardownSettings,
+  deps: TeardownDeps,
+  answer: (status: 'SUCCESS' | 'FAILED', reason: string) => TeardownOutcome,
+): Promise<TeardownOutcome | undefined> {
+  const { bucket } = settings;
+  let check: StackDeletionCheck;
+  try {
+    check = await checkStackDeletion(deps.cloudFormation, event, bucket);
+  } catch (err) {
+    deps.logger.error('Could not ask CloudFormation whether the stack is deleting this resource', {
+      bucket,
+      stackId: event.StackId,
+      error: describeError(err),
+    });
+    return answer(
+      'FAILED',
+      `Could not confirm with CloudFormation that stack ${event.StackId} is deleting ${event.LogicalResourceId} ` +
+        `(${describeError(err)}). Nothing was deleted from bucket ${bucket}.`,
+    );
+  }
+  if (check.confirmed) return undefined;
+  // Whoever sent this (a forged event, a replayed continuation, a stack that
+  // is no longer deleting) gets SUCCESS, so that nothing retries it; the data stays.
+  deps.logger.warn('Refused a Delete that CloudFormation does not confirm; nothing was deleted', {
+    bucket,
+    why: check.why,
+    stackId: event.StackId,
+    logicalResourceId: event.LogicalResourceId,
+    physicalResourceId: event.PhysicalResourceId,
+    requestId: event.RequestId,
+  });
+  return answer('SUCCESS', `CloudFormation does not confirm this deletion: ${check.why}. Nothing was deleted from bucket ${bucket}.`);
+}
+
+/**
+ * Decides whether this Delete may purge the bucket: only when the bucket's
+ * ownership tag names the resource being deleted. Returns the answer to give
+ * instead, or undefined to go on. Deletes nothing and fences nothing.
+ */
+async function refuseUnlessOwned(
+  settings: TeardownSettings,
+  deps: TeardownDeps,
+  answer: (status: 'SUCCESS' | 'FAILED', reason: string) => TeardownOutcome,
+): Promise<TeardownOutcome | undefined> {
+  const { bucket } = settings;
+  let ownership: BucketOwnership;
+  try {
+    ownership = await checkOwnership(deps.s3, bucket, settings.ownerId);
+  } catch (err) {
+    deps.logger.error('Could not read the bucket tags', { bucket, error: describeError(err) });
+    return answer(
+      'FAILED',
+      `Could not read the tags of bucket ${bucket} to confirm it is to be purged (${describeError(err)}). Nothing was deleted.`,
+    );
+  }
+  switch (ownership.kind) {
+    case 'owned':
+      return undefined;
+    case 'missing':
+      return answer('SUCCESS', `Bucket ${bucket} does not exist; nothing to purge.`);
+    case 'untagged':
+      deps.logger.info('Bucket is not tagged for purging; leaving it as it is', { bucket, tag: PURGE_TAG_KEY });
+      return answer('SUCCESS', `Bucket ${bucket} no longer carries the ${PURGE_TAG_KEY} tag; nothing was deleted.`);
+    case 'other-owner':
+      deps.logger.info('Bucket belongs to another VersionPurger; leaving it as it is', {
+        bucket,
+        owner: ownership.owner,
+        ownerId: settings.ownerId,
+      });
+      return answer(
+        'SUCCESS',
+        `Bucket ${bucket} is owned by another VersionPurger (its ${PURGE_TAG_KEY} tag is ${ownership.owner}, this ` +
+          `resource is ${settings.ownerId ?? 'from a release without owner ids'}): the construct was renamed, moved or ` +
+          'replaced, and the bucket lives on. Nothing was deleted.',
+      );
+  }
 }
 
 /** Decides the answer after a Delete's checks; runs the first purge slice. */
@@ -111,21 +224,8 @@ async function onDelete(event: CfnDeleteEvent, deps: TeardownDeps, timing: Teard
     deps.logger.info('purgeOnDelete is false; leaving the bucket as it is', { bucket });
     return answer('SUCCESS', `purgeOnDelete is false; bucket ${bucket} was left as it is.`);
   }
-  let tag: PurgeTagCheck;
-  try {
-    tag = await checkPurgeTag(deps.s3, bucket);
-  } catch (err) {
-    deps.logger.error('Could not read the bucket tags', { bucket, error: describeError(err) });
-    return answer(
-      'FAILED',
-      `Could not read the tags of bucket ${bucket} to confirm it is to be purged (${describeError(err)}). Nothing was deleted.`,
-    );
-  }
-  if (tag === 'missing') return answer('SUCCESS', `Bucket ${bucket} does not exist; nothing to purge.`);
-  if (tag === 'untagged') {
-    deps.logger.info('Bucket is not tagged for purging; leaving it as it is', { bucket, tag: PURGE_TAG_KEY });
-    return answer('SUCCESS', `Bucket ${bucket} no longer carries the ${PURGE_TAG_KEY} tag; nothing was deleted.`);
-  }
+  const refusal = (await refuseUnlessDeleting(event, settings, deps, answer)) ?? (await refuseUnlessOwned(settings, deps, answer));
+  if (refusal) return refusal;
   let fenced = false;
   if (settings.fenceWrites) {
     const fence = await fenceWrites(deps, bucket);
@@ -142,12 +242,21 @@ async function onContinuation(
   deps: TeardownDeps,
   timing: TeardownTiming,
 ): Promise<TeardownOutcome> {
+  const answer = (Status: 'SUCCESS' | 'FAILED', Reason: string): TeardownOutcome => ({
+    kind: 'answer',
+    answer: { Status, Reason, PhysicalResourceId: event.PhysicalResourceId },
+  });
   let settings: TeardownSettings;
   try {
     settings = readSettings(event.ResourceProperties);
   } catch (err) {
-    return { kind: 'answer', answer: { Status: 'FAILED', Reason: errorMessage(err), PhysicalResourceId: event.PhysicalResourceId } };
+    return answer('FAILED', errorMessage(err));
   }
+  // A continuation's state is where to resume, never a permission to delete:
+  // every slice checks again, as the first one did.
+  if (!settings.purgeOnDelete) return answer('SUCCESS', `purgeOnDelete is false; bucket ${settings.bucket} was left as it is.`);
+  const refusal = (await refuseUnlessDeleting(event, settings, deps, answer)) ?? (await refuseUnlessOwned(settings, deps, answer));
+  if (refusal) return refusal;
   return purgeSlice(event, settings, state, deps, timing);
 }
 

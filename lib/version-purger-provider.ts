@@ -6,6 +6,7 @@ import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct, type IConstruct } from 'constructs';
+import { ENV } from '../lambda/resource-contract';
 import { handlerAssetDir } from './handler-asset';
 import { VersionPurgerValidationError } from './validation-error';
 
@@ -130,6 +131,15 @@ export class VersionPurgerProvider extends Construct {
       }),
     );
 
+    // A Delete purges only when CloudFormation confirms that this stack is
+    // deleting the resource (lambda/stack-deletion-check.ts): read-only, this stack only.
+    this.role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['cloudformation:DescribeStacks', 'cloudformation:DescribeStackResource'],
+        resources: [Stack.of(this).stackId],
+      }),
+    );
+
     this.function = new lambda.Function(this, 'Handler', {
       description: 'cdk-version-purger: empties versioned S3 buckets before CloudFormation deletes them',
       runtime: settings.runtime,
@@ -142,6 +152,8 @@ export class VersionPurgerProvider extends Construct {
       environment: {
         POWERTOOLS_SERVICE_NAME: 'cdk-version-purger',
         POWERTOOLS_LOG_LEVEL: 'INFO',
+        // Where retention reads each purger's configured policy.
+        [ENV.stackId]: Stack.of(this).stackId,
       },
     });
 

@@ -1,4 +1,4 @@
-import { Annotations, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, type CfnResource, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -10,6 +10,7 @@ import {
   METRICS_DIMENSION,
   METRICS_NAMESPACE,
   RETENTION_EVENT_KIND,
+  RETENTION_METADATA_KEY,
   RETENTION_METRIC,
 } from '../lambda/retention-contract';
 import { validateRetentionPolicy } from '../lambda/retention-policy';
@@ -137,18 +138,30 @@ export interface PurgerRetentionProps {
   readonly bucket: s3.IBucket;
   readonly provider: VersionPurgerProvider;
   readonly options: RetentionOptions;
+  /**
+   * The purger's `Custom::VersionPurger`: its metadata holds the configured
+   * run, and the schedule names it by logical id.
+   */
+  readonly purgerResource: CfnResource;
 }
 
 /**
- * The retention schedule of one `VersionPurger`: the EventBridge rule whose
- * input is the policy, the IAM policy that lets the shared function clean
+ * The retention schedule of one `VersionPurger`: the configured run, kept in
+ * the metadata of the purger's custom resource (so that only the template
+ * sets a policy); the EventBridge rule, whose input only names the purger;
+ * the IAM policy that lets the shared function clean
  * this bucket, and an alarm on the run's metrics. Created by `VersionPurger`
  * for its `retention` prop.
  */
 export class PurgerRetention extends Construct {
   /** The schedule. */
   public readonly rule: events.Rule;
-  /** What the rule sends to the function (with tokens). */
+  /**
+   * The configured run (with tokens), stored in the custom resource's
+   * metadata under `cdk-version-purger:retention`.
+   */
+  public readonly configuredRun: Record<string, unknown>;
+  /** What the rule sends to the function: the purger's logical id, nothing else. */
   public readonly input: Record<string, unknown>;
   /** Permissions of the shared function on this bucket (and the report location). */
   public readonly iamPolicy: iam.Policy;
@@ -161,7 +174,9 @@ export class PurgerRetention extends Construct {
     const { bucket, provider, options } = props;
     this.bucket = bucket;
     const report = reportTarget(scope, options);
-    this.input = retentionInput(scope, bucket, options, report);
+    this.configuredRun = retentionInput(scope, bucket, options, report);
+    props.purgerResource.addMetadata(RETENTION_METADATA_KEY, this.configuredRun);
+    this.input = { kind: RETENTION_EVENT_KIND, v: 2, purger: props.purgerResource.logicalId };
 
     this.iamPolicy = this.grantRetention(provider, bucket, options, report);
     const failure = provider.enableRetention();

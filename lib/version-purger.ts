@@ -2,6 +2,7 @@ import {
   Annotations,
   Aspects,
   CfnDeletionPolicy,
+  type CfnResource,
   CustomResource,
   Duration,
   type IAspect,
@@ -18,7 +19,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct, type IConstruct } from 'constructs';
-import { PROPERTY, PURGE_TAG_KEY, PURGE_TAG_VALUE, RESOURCE_TYPE } from '../lambda/resource-contract';
+import { PROPERTY, PURGE_TAG_KEY, RESOURCE_TYPE } from '../lambda/resource-contract';
 import { VersionPurgerProvider } from './version-purger-provider';
 import { PurgerRetention, type RetentionMetricName, type RetentionOptions } from './version-purger-retention';
 import { VersionPurgerValidationError } from './validation-error';
@@ -34,6 +35,14 @@ const MAX_MEMORY_MB = 10_240;
 const MAX_TIMEOUT_SECONDS = 900;
 /** Oldest Node.js major the handler bundle runs on. */
 const MIN_NODE_MAJOR = 22;
+
+/**
+ * The purger that arms teardown for each bucket construct, so that a second
+ * one for the same bucket is refused: each would tag the bucket with its own
+ * owner id, and the Delete of either could not tell which one CloudFormation
+ * meant to keep.
+ */
+const teardownOwners = new WeakMap<IConstruct, VersionPurger>();
 
 /**
  * Properties for `VersionPurger`.
@@ -163,6 +172,15 @@ export class VersionPurger extends Construct {
   /** The `Custom::VersionPurger` resource. */
   public readonly customResource: CustomResource;
   /**
+   * Identity of this purger: its construct address (`node.addr`). With
+   * `purgeOnDelete`, the bucket's `cdk-version-purger:purge-on-delete` tag
+   * carries it, and so do the custom resource's properties (`OwnerId`). A
+   * Delete purges only when both match, so renaming or moving this construct
+   * (which changes its address and CloudFormation logical id) never empties
+   * the bucket.
+   */
+  public readonly ownerId: string;
+  /**
    * The policy on the shared role that lets the handler purge this bucket;
    * undefined when `purgeOnDelete` is false.
    */
@@ -203,6 +221,8 @@ export class VersionPurger extends Construct {
     if (props.retention && !purgeOnDelete) this.warnIfUnversioned(props.bucket);
 
     this.bucket = props.bucket;
+    this.ownerId = this.node.addr;
+    if (purgeOnDelete) this.claimTeardown(props.bucket);
     const provider = VersionPurgerProvider.getOrCreate(this, {
       memorySize: props.memorySize,
       timeout: props.timeout,
@@ -213,17 +233,7 @@ export class VersionPurger extends Construct {
 
     if (purgeOnDelete) {
       this.bucketPolicy = this.grantPurge(provider, props.bucket, { fenceWrites, bypassGovernanceRetention });
-      Tags.of(props.bucket).add(PURGE_TAG_KEY, PURGE_TAG_VALUE);
-    }
-
-    if (props.retention) {
-      this.retention = new PurgerRetention(this, 'Retention', { bucket: props.bucket, provider, options: props.retention });
-      const failure = provider.enableRetention();
-      this.retentionRule = this.retention.rule;
-      this.retentionIamPolicy = this.retention.iamPolicy;
-      this.retentionAlarm = this.retention.alarm;
-      this.deadLetterQueue = failure.deadLetterQueue;
-      this.deadLetterAlarm = failure.deadLetterAlarm;
+      Tags.of(props.bucket).add(PURGE_TAG_KEY, this.ownerId);
     }
 
     this.customResource = new CustomResource(this, 'Resource', {
@@ -232,11 +242,24 @@ export class VersionPurger extends Construct {
       serviceTimeout,
       properties: {
         [PROPERTY.bucketName]: props.bucket.bucketName,
+        [PROPERTY.ownerId]: this.ownerId,
         [PROPERTY.purgeOnDelete]: String(purgeOnDelete),
         [PROPERTY.fenceWrites]: String(fenceWrites),
         [PROPERTY.bypassGovernanceRetention]: String(bypassGovernanceRetention),
       },
     });
+    if (props.retention) {
+      this.retention = new PurgerRetention(this, 'Retention', { bucket: props.bucket, provider, options: props.retention,
+        purgerResource: this.customResource.node.defaultChild as CfnResource,
+      });
+      const failure = provider.enableRetention();
+      this.retentionRule = this.retention.rule;
+      this.retentionIamPolicy = this.retention.iamPolicy;
+      this.retentionAlarm = this.retention.alarm;
+      this.deadLetterQueue = failure.deadLetterQueue;
+      this.deadLetterAlarm = failure.deadLetterAlarm;
+    }
+
     // Deleted before everything the handler needs while it purges.
     this.customResource.node.addDependency(provider.selfInvokePolicy);
     if (this.bucketPolicy) this.customResource.node.addDependency(this.bucketPolicy);
@@ -258,6 +281,20 @@ export class VersionPurger extends Construct {
   public metricRetention(metricName: RetentionMetricName, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     if (!this.retention) throw new VersionPurgerValidationError(this, 'metricRetention needs the retention prop.');
     return this.retention.metric(metricName, props);
+  }
+
+  /** Refuses a second purger with `purgeOnDelete` for the same bucket. */
+  private claimTeardown(bucket: s3.IBucket): void {
+    const existing = teardownOwners.get(bucket);
+    if (existing) {
+      throw new VersionPurgerValidationError(
+        this,
+        `bucket ${bucket.node.path} already has a VersionPurger that empties it on delete (${existing.node.path}); ` +
+          `this one (${this.node.path}) would be a second. A bucket takes one VersionPurger with purgeOnDelete: ` +
+          'remove one of them, or set purgeOnDelete: false on this one (for example to add a retention schedule).',
+      );
+    }
+    teardownOwners.set(bucket, this);
   }
 
   /** Warns when a bucket defined in this app is not versioned: retention then has nothing to delete. */

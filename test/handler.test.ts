@@ -1,5 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { GetBucketPolicyCommand, GetBucketTaggingCommand, PutBucketPolicyCommand, S3Client } from '@aws-sdk/client-s3';
+import { CloudFormationClient, DescribeStackResourceCommand, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { CfnAnswer, CfnDeleteEvent, CfnEvent } from '../lambda/cfn-response';
 import { handleEvent, type HandlerDeps, type LambdaContext } from '../lambda/handler';
@@ -8,10 +9,28 @@ import type { ContinuationPayload, SelfInvocation } from '../lambda/self-invoke'
 import { purgeResult } from './support/purge-results';
 
 const s3 = mockClient(S3Client);
+const cfn = mockClient(CloudFormationClient);
+const STACK_ID = 'arn:aws:cloudformation:us-east-1:123456789012:stack/s/1';
+/** The owner id the bucket's tag and the resource's properties share. */
+const OWNER = 'c8owner';
+const PHYSICAL_ID = 'version-purger:b';
 
 beforeEach(() => {
   s3.reset();
-  s3.on(GetBucketTaggingCommand).resolves({ TagSet: [{ Key: 'cdk-version-purger:purge-on-delete', Value: 'true' }] });
+  cfn.reset();
+  // CloudFormation confirms: the stack is deleting this very resource.
+  cfn.on(DescribeStacksCommand).resolves({ Stacks: [{ StackId: STACK_ID, StackName: 's', StackStatus: 'DELETE_IN_PROGRESS', CreationTime: new Date() }] });
+  cfn.on(DescribeStackResourceCommand).resolves({
+    StackResourceDetail: {
+      StackId: STACK_ID,
+      LogicalResourceId: 'Purger',
+      PhysicalResourceId: PHYSICAL_ID,
+      ResourceType: 'Custom::VersionPurger',
+      ResourceStatus: 'DELETE_IN_PROGRESS',
+      LastUpdatedTimestamp: new Date(),
+    },
+  });
+  s3.on(GetBucketTaggingCommand).resolves({ TagSet: [{ Key: 'cdk-version-purger:purge-on-delete', Value: OWNER }] });
   s3.on(GetBucketPolicyCommand).resolves({ Policy: JSON.stringify({ Version: '2012-10-17', Statement: [] }) });
   s3.on(PutBucketPolicyCommand).resolves({});
 });
@@ -75,7 +94,7 @@ describe('handleEvent', () => {
   test('hands retention events to the retention path, which refuses an invalid one by throwing, answering nobody', async () => {
     const { deps, answers, invocations } = givenDeps({});
     await expect(handleEvent({ kind: 'retention', bucket: 'b' }, context(), deps)).rejects.toThrow(
-      /Invalid retention event: unsupported version/,
+      /Invalid retention request: unsupported version/,
     );
     expect(answers).toEqual([]);
     expect(invocations).toEqual([]);
@@ -84,7 +103,17 @@ describe('handleEvent', () => {
   test('runs a valid retention event without answering CloudFormation', async () => {
     const { deps, answers } = givenDeps({ mode: 'retain' });
     const published: unknown[] = [];
-    const event = { kind: 'retention', v: 1, bucketName: 'b', policy: { keepNoncurrentVersions: 1 }, dryRun: false };
+    const configured = { kind: 'retention', v: 1, bucketName: 'b', policy: { keepNoncurrentVersions: 1 }, dryRun: false };
+    cfn.on(DescribeStackResourceCommand, { StackName: STACK_ID, LogicalResourceId: 'Purger' }).resolves({
+      StackResourceDetail: {
+        LogicalResourceId: 'Purger',
+        ResourceType: 'Custom::VersionPurger',
+        ResourceStatus: 'UPDATE_COMPLETE',
+        LastUpdatedTimestamp: new Date(),
+        Metadata: JSON.stringify({ 'cdk-version-purger:retention': configured }),
+      },
+    });
+    const event = { kind: 'retention', v: 2, purger: 'Purger' };
     await expect(handleEvent(event, context(), { ...deps, publishRetentionMetrics: (m) => published.push(m) })).resolves.toBeUndefined();
     expect(answers).toEqual([]);
     expect(published).toEqual([expect.objectContaining({ bucket: 'b', runFailed: false })]);
@@ -96,6 +125,7 @@ function givenDeps(engineResult: Partial<PurgeResult>, invokeError?: Error) {
   const invocations: SelfInvocation[] = [];
   const deps: HandlerDeps = {
     s3: new S3Client({ region: 'us-east-1' }),
+    cloudFormation: new CloudFormationClient({ region: 'us-east-1' }),
     purge: async () => result(engineResult),
     invokeSelf: async (payload) => {
       if (invokeError) throw invokeError;
@@ -105,7 +135,7 @@ function givenDeps(engineResult: Partial<PurgeResult>, invokeError?: Error) {
       answers.push(answer);
     },
     logger: new Logger({ serviceName: 'test', logLevel: 'SILENT' }),
-    env: { safetyMarginMs: 1_000, answerReserveMs: 1_000 },
+    env: { safetyMarginMs: 1_000, answerReserveMs: 1_000, stackId: STACK_ID },
     now: Date.now,
   };
   return { deps, answers, invocations };
@@ -125,11 +155,11 @@ function deleteEvent(requestId: string): CfnDeleteEvent {
     RequestType: 'Delete',
     ServiceToken: 'arn:aws:lambda:us-east-1:123456789012:function:f',
     ResponseURL: 'http://127.0.0.1/unused',
-    StackId: 'arn:aws:cloudformation:us-east-1:123456789012:stack/s/1',
+    StackId: STACK_ID,
     RequestId: requestId,
     LogicalResourceId: 'Purger',
     ResourceType: 'Custom::VersionPurger',
-    ResourceProperties: { BucketName: 'b', ServiceTimeout: '3600' },
+    ResourceProperties: { BucketName: 'b', OwnerId: OWNER, ServiceTimeout: '3600' },
     PhysicalResourceId: 'version-purger:b',
   };
 }

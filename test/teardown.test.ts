@@ -5,6 +5,7 @@ import {
   PutBucketPolicyCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
+import { CloudFormationClient, DescribeStackResourceCommand, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { CfnDeleteEvent } from '../lambda/cfn-response';
 import { PurgeConfigError } from '../lambda/errors';
@@ -17,12 +18,30 @@ import { withFenceStatement } from '../lambda/write-fence';
 import { purgeResult } from './support/purge-results';
 
 const s3 = mockClient(S3Client);
+const cfn = mockClient(CloudFormationClient);
 const BUCKET = 'data-bucket';
+const PHYSICAL_ID = `version-purger:${BUCKET}`;
+const STACK_ID = 'arn:aws:cloudformation:us-east-1:123456789012:stack/s/1';
+/** The owner id the bucket's tag and the resource's properties share. */
+const OWNER = 'c8owner';
 const T0 = 1_700_000_000_000;
 
 beforeEach(() => {
   s3.reset();
-  s3.on(GetBucketTaggingCommand).resolves({ TagSet: [{ Key: 'cdk-version-purger:purge-on-delete', Value: 'true' }] });
+  cfn.reset();
+  // CloudFormation confirms: the stack is deleting this very resource.
+  cfn.on(DescribeStacksCommand).resolves({ Stacks: [{ StackId: STACK_ID, StackName: 's', StackStatus: 'DELETE_IN_PROGRESS', CreationTime: new Date() }] });
+  cfn.on(DescribeStackResourceCommand).resolves({
+    StackResourceDetail: {
+      StackId: STACK_ID,
+      LogicalResourceId: 'Purger',
+      PhysicalResourceId: PHYSICAL_ID,
+      ResourceType: 'Custom::VersionPurger',
+      ResourceStatus: 'DELETE_IN_PROGRESS',
+      LastUpdatedTimestamp: new Date(),
+    },
+  });
+  s3.on(GetBucketTaggingCommand).resolves({ TagSet: [{ Key: 'cdk-version-purger:purge-on-delete', Value: OWNER }] });
   s3.on(GetBucketPolicyCommand).rejects(Object.assign(new Error('none'), { name: 'NoSuchBucketPolicy' }));
   s3.on(PutBucketPolicyCommand).resolves({});
   s3.on(ListObjectVersionsCommand).resolves({ Versions: [], DeleteMarkers: [], IsTruncated: false });
@@ -243,12 +262,12 @@ function deleteEvent(props: Record<string, string> = {}): CfnDeleteEvent {
     RequestType: 'Delete',
     ServiceToken: 'arn:aws:lambda:us-east-1:123456789012:function:f',
     ResponseURL: 'http://127.0.0.1/unused',
-    StackId: 'arn:aws:cloudformation:us-east-1:123456789012:stack/s/1',
+    StackId: STACK_ID,
     RequestId: 'r1',
     LogicalResourceId: 'Purger',
     ResourceType: 'Custom::VersionPurger',
-    ResourceProperties: { BucketName: BUCKET, ServiceTimeout: '3600', ...props },
-    PhysicalResourceId: `version-purger:${BUCKET}`,
+    ResourceProperties: { BucketName: BUCKET, OwnerId: OWNER, ServiceTimeout: '3600', ...props },
+    PhysicalResourceId: PHYSICAL_ID,
   };
 }
 
@@ -258,6 +277,7 @@ function givenDeps(engine: (o: PurgeOptions) => Promise<PurgeResult>, clock = { 
   const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
   const deps: TeardownDeps = {
     s3: new S3Client({ region: 'us-east-1' }),
+    cloudFormation: new CloudFormationClient({ region: 'us-east-1' }),
     purge,
     logger: quiet,
     partition: 'aws',
