@@ -9,7 +9,7 @@ import {
   VersionPurger,
   VersionPurgerValidationError,
 } from '../lib';
-import { policyDocuments, policyNamed, resolveJoin } from './support/template';
+import { configuredRuns, policyDocuments, policyNamed, READ_OWN_STACK } from './support/template';
 
 const SIX_HOURS = events.Schedule.rate(Duration.hours(6));
 
@@ -87,7 +87,7 @@ describe('VersionPurger retention schedule', () => {
     // THEN
     const template = Template.fromStack(stack);
     const refs = { [logicalIdOf(stack, bucket)]: 'b', [logicalIdOf(stack, other)]: 'o' };
-    expect(ruleInputs(template, refs).map((i) => i.policy)).toEqual(
+    expect(configuredRuns(template, refs).map((i) => i.policy)).toEqual(
       expect.arrayContaining([
         { noncurrentVersionsOlderThanMs: 90_000, expiredDeleteMarkers: false },
         { noncurrentVersionsOlderThanMs: 0, expiredDeleteMarkers: false },
@@ -299,7 +299,9 @@ describe('VersionPurger retention failures are visible', () => {
     expect(metric.metricName).toBe('BytesDeleted');
     expect(metric.statistic).toBe('Maximum');
     expect(stack.resolve(metric.dimensions)).toEqual({ BucketName: { Ref: logicalIdOf(stack, bucket) } });
-    expect(() => new VersionPurger(stack, 'Plain', { bucket }).metricRetention('DeleteErrors')).toThrow(/needs the retention prop/);
+    expect(() => new VersionPurger(stack, 'Plain', { bucket, purgeOnDelete: false }).metricRetention('DeleteErrors')).toThrow(
+      /needs the retention prop/,
+    );
   });
 });
 
@@ -369,6 +371,7 @@ describe('VersionPurger retention IAM', () => {
       Version: '2012-10-17',
       Statement: [
         { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: { 'Fn::GetAtt': [logGroup, 'Arn'] } },
+        READ_OWN_STACK,
         {
           Effect: 'Allow',
           Action: ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
@@ -523,8 +526,10 @@ describe('VersionPurger retention without teardown', () => {
 
   test('the bucket keeps its purge tag when retention is added to a teardown purger', () => {
     const { stack, bucket } = givenStack();
-    new VersionPurger(stack, 'Purger', { bucket, retention: { schedule: SIX_HOURS, keepNoncurrentVersions: 3 } });
-    Template.fromStack(stack).hasResourceProperties('AWS::S3::Bucket', { Tags: Match.arrayWith([{ Key: PURGE_TAG_KEY, Value: 'true' }]) });
+    const purger = new VersionPurger(stack, 'Purger', { bucket, retention: { schedule: SIX_HOURS, keepNoncurrentVersions: 3 } });
+    Template.fromStack(stack).hasResourceProperties('AWS::S3::Bucket', {
+      Tags: Match.arrayWith([{ Key: PURGE_TAG_KEY, Value: purger.ownerId }]),
+    });
   });
 });
 
@@ -581,7 +586,7 @@ describe('VersionPurger retention synth-time validation', () => {
           },
         }),
     ).not.toThrow();
-    const input = Object.values(Template.fromStack(stack).findResources('AWS::Events::Rule'))[0].Properties.Targets[0].Input;
+    const input = Object.values(Template.fromStack(stack).findResources('Custom::VersionPurger'))[0].Metadata;
     for (const parameter of ['Keep', 'Cap', 'Ms']) expect(JSON.stringify(input)).toContain(`{"Ref":"${parameter}"}`);
   });
 
@@ -619,18 +624,9 @@ function logicalIdOfType(template: Template, type: string): string {
 
 
 
-/** The rule targets' inputs, parsed, with `{ Ref }` to buckets replaced by the given names. */
-function ruleInputs(template: Template, refs: Record<string, string>): any[] {
-  return Object.values(template.findResources('AWS::Events::Rule')).map((r) => {
-    const input = r.Properties.Targets[0].Input;
-    return JSON.parse(typeof input === 'string' ? input : resolveJoin(input, refs));
-  });
-}
-
-/** The only rule's input, parsed. */
+/** The only configured retention run, resolved. */
 function ruleInput(template: Template, refs: Record<string, string>): any {
-  const inputs = ruleInputs(template, refs);
+  const inputs = configuredRuns(template, refs);
   expect(inputs).toHaveLength(1);
   return inputs[0];
 }
-

@@ -7,9 +7,10 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
 import { PURGE_TAG_KEY, VersionPurger, VersionPurgerValidationError } from '../lib';
 import { handlerAssetDir } from '../lib/handler-asset';
-import { policyDocuments, policyNamed } from './support/template';
+import { policyDocuments, policyNamed, READ_OWN_STACK } from './support/template';
 
 describe('VersionPurger resources', () => {
   test('creates one custom resource naming the bucket, and a Node.js 24 function with a one-month log group', () => {
@@ -68,12 +69,13 @@ describe('VersionPurger resources', () => {
     const { stack, bucket } = givenStack();
 
     // WHEN
-    new VersionPurger(stack, 'Purger', { bucket });
+    const purger = new VersionPurger(stack, 'Purger', { bucket });
 
-    // THEN
-    Template.fromStack(stack).hasResourceProperties('AWS::S3::Bucket', {
-      Tags: Match.arrayWith([{ Key: PURGE_TAG_KEY, Value: 'true' }]),
-    });
+    // THEN the tag and the resource name the same owner: this construct
+    const template = Template.fromStack(stack);
+    expect(purger.ownerId).toBe(purger.node.addr);
+    template.hasResourceProperties('AWS::S3::Bucket', { Tags: Match.arrayWith([{ Key: PURGE_TAG_KEY, Value: purger.ownerId }]) });
+    template.hasResourceProperties('Custom::VersionPurger', { OwnerId: purger.ownerId });
   });
 
   test('purgeOnDelete: false neither tags the bucket nor grants access to it, and tells the handler', () => {
@@ -127,7 +129,8 @@ describe('VersionPurger resources', () => {
     expect(() => new VersionPurger(stack, 'PurgerB', { bucket: other, memorySize: 512 })).toThrow(
       /shares one Lambda function.*memorySize 512 \(the function has 2048\)/,
     );
-    expect(() => new VersionPurger(stack, 'PurgerC', { bucket: other, memorySize: 2048 })).not.toThrow();
+    const third = new s3.Bucket(stack, 'Third', { versioned: true, removalPolicy: RemovalPolicy.DESTROY });
+    expect(() => new VersionPurger(stack, 'PurgerC', { bucket: third, memorySize: 2048 })).not.toThrow();
   });
 
   test('purgers in two stacks get one function each', () => {
@@ -143,6 +146,56 @@ describe('VersionPurger resources', () => {
     // THEN
     Template.fromStack(a.stack).resourceCountIs('AWS::Lambda::Function', 1);
     Template.fromStack(b.stack).resourceCountIs('AWS::Lambda::Function', 1);
+  });
+});
+
+describe('VersionPurger ownership', () => {
+  test('a second purger that empties the same bucket is refused, naming both', () => {
+    // GIVEN
+    const { stack, bucket } = givenStack();
+    new VersionPurger(stack, 'First', { bucket });
+
+    // WHEN / THEN
+    expect(() => new VersionPurger(stack, 'Second', { bucket })).toThrow(
+      /bucket Stack\/Data already has a VersionPurger that empties it on delete \(Stack\/First\); this one \(Stack\/Second\)/,
+    );
+    expect(() => new VersionPurger(stack, 'RetentionOnly', { bucket, purgeOnDelete: false })).not.toThrow();
+  });
+
+  test('renaming or moving the purger changes its owner id, so the old resource no longer owns the bucket', () => {
+    // GIVEN
+    const ownerOf = (build: (stack: Stack, bucket: s3.Bucket) => VersionPurger): string => {
+      const { stack, bucket } = givenStack();
+      const purger = build(stack, bucket);
+      const tags = Object.values(Template.fromStack(stack).findResources('AWS::S3::Bucket'))[0].Properties.Tags;
+      expect(tags).toEqual([{ Key: PURGE_TAG_KEY, Value: purger.ownerId }]);
+      return purger.ownerId;
+    };
+
+    // WHEN
+    const original = ownerOf((stack, bucket) => new VersionPurger(stack, 'Purger', { bucket }));
+    const again = ownerOf((stack, bucket) => new VersionPurger(stack, 'Purger', { bucket }));
+    const renamed = ownerOf((stack, bucket) => new VersionPurger(stack, 'Cleaner', { bucket }));
+    const moved = ownerOf((stack, bucket) => new VersionPurger(new Construct(stack, 'Group'), 'Purger', { bucket }));
+
+    // THEN
+    expect(again).toBe(original);
+    expect(new Set([original, renamed, moved]).size).toBe(3);
+  });
+
+  test('the shared function keeps its construct path and logical id, so the ServiceToken never changes across releases', () => {
+    // GIVEN
+    const { stack, bucket } = givenStack();
+
+    // WHEN
+    const purger = new VersionPurger(stack, 'Purger', { bucket });
+
+    // THEN CloudFormation refuses to change a custom resource's ServiceToken on update
+    expect(purger.handlerFunction.node.path).toBe('Stack/CdkVersionPurgerProvider/Handler');
+    expect(functionLogicalId(Template.fromStack(stack))).toBe('CdkVersionPurgerProviderHandlerD4185639');
+    Template.fromStack(stack).hasResourceProperties('Custom::VersionPurger', {
+      ServiceToken: { 'Fn::GetAtt': ['CdkVersionPurgerProviderHandlerD4185639', 'Arn'] },
+    });
   });
 });
 
@@ -182,7 +235,7 @@ describe('VersionPurger IAM', () => {
     });
   });
 
-  test('the role may write its own log group and invoke its own function, nothing else', () => {
+  test('the role may write its own log group, read its own stack and invoke its own function, nothing else', () => {
     // GIVEN
     const { stack, bucket } = givenStack();
 
@@ -200,6 +253,7 @@ describe('VersionPurger IAM', () => {
           Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
           Resource: { 'Fn::GetAtt': [logGroupId, 'Arn'] },
         },
+        READ_OWN_STACK,
       ],
     });
     expect(policyNamed(template, /^CdkVersionPurgerProviderSelfInvokePolicy/).document).toEqual({

@@ -27,3 +27,34 @@ export function resolveJoin(value: any, refs: Record<string, string>): string {
   }
   throw new Error(`cannot evaluate ${JSON.stringify(value)}`);
 }
+
+/** Replaces `{ Ref }` and `Fn::Join` anywhere in a value, as CloudFormation resolves them. */
+export function resolveDeep(value: any, refs: Record<string, string>): any {
+  if (Array.isArray(value)) return value.map((v) => resolveDeep(v, refs));
+  if (typeof value !== 'object' || value === null) return value;
+  if (value.Ref !== undefined || value['Fn::Join'] !== undefined) return resolveJoin(value, refs);
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolveDeep(v, refs)]));
+}
+
+/**
+ * The retention runs the stack configures, one per schedule rule: each rule's
+ * input names a purger ({ kind, v: 2, purger }), and that Custom::VersionPurger's
+ * metadata holds the run, resolved with `refs` as CloudFormation would.
+ */
+export function configuredRuns(template: Template, refs: Record<string, string>): any[] {
+  const resources = template.toJSON().Resources as Record<string, any>;
+  return Object.values(template.findResources('AWS::Events::Rule')).map((r) => {
+    const input = JSON.parse(r.Properties.Targets[0].Input);
+    expect(Object.keys(input).sort()).toEqual(['kind', 'purger', 'v']);
+    const purger = resources[input.purger];
+    expect(purger?.Type).toBe('Custom::VersionPurger');
+    return resolveDeep(purger.Metadata['cdk-version-purger:retention'], refs);
+  });
+}
+
+/** The statement that lets the handler ask CloudFormation about its own stack, and nothing else. */
+export const READ_OWN_STACK = {
+  Effect: 'Allow',
+  Action: ['cloudformation:DescribeStacks', 'cloudformation:DescribeStackResource'],
+  Resource: { Ref: 'AWS::StackId' },
+};
