@@ -35,6 +35,8 @@ export interface LocalStackResource {
   resourceType: string;
   /** For example `CREATE_COMPLETE`, `UPDATE_COMPLETE`, `DELETE_IN_PROGRESS`. */
   resourceStatus: string;
+  /** The resource's `Metadata`, with references resolved, as JSON. */
+  metadata?: string;
 }
 
 /** A stack as the local CloudFormation API reports it. */
@@ -118,7 +120,9 @@ export class LocalCloudFormationApi {
           `<PhysicalResourceId>${xmlText(resource.physicalResourceId)}</PhysicalResourceId>` +
           `<ResourceType>${xmlText(resource.resourceType)}</ResourceType>` +
           `<LastUpdatedTimestamp>2026-01-01T00:00:00.000Z</LastUpdatedTimestamp>` +
-          `<ResourceStatus>${resource.resourceStatus}</ResourceStatus></StackResourceDetail>`,
+          `<ResourceStatus>${resource.resourceStatus}</ResourceStatus>` +
+          (resource.metadata !== undefined ? `<Metadata>${xmlText(resource.metadata)}</Metadata>` : '') +
+          '</StackResourceDetail>',
       );
     }
     return this.error('InvalidAction', `the local CloudFormation API does not implement ${action}`);

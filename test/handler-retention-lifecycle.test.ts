@@ -6,6 +6,7 @@
  * continuations; EMF metric lines are read from the captured stdout. Every
  * test checks the bucket with its own listing.
  */
+import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -23,9 +24,10 @@ import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { type RetentionOptions, VersionPurger } from '../lib';
+import { LocalCloudFormationApi } from '../bin/local-cloudformation';
 import { type BundledHandler, fakeContext, FUNCTION_NAME, LocalLambda } from './support/lifecycle';
 import { createBucket, listAll, testClient, testEndpoint, uniqueBucketName } from './support/s3';
-import { resolveJoin } from './support/template';
+import { resolveDeep } from './support/template';
 
 /** The purgers of the synthesized stack; each test uses the payload of one. */
 const PURGERS = {
@@ -37,6 +39,8 @@ const PURGERS = {
   keepOne: { keepNoncurrentVersions: 1 },
   /** Everything noncurrent, for a bucket with a locked version. */
   keepNone: { keepNoncurrentVersions: 0 },
+  /** Noncurrent for more than an hour: nothing in a fresh history, everything noncurrent a day later. */
+  hourOld: { noncurrentVersionsOlderThan: Duration.hours(1) },
 } satisfies Record<string, Omit<RetentionOptions, 'schedule'>>;
 type PurgerName = keyof typeof PURGERS;
 
@@ -49,6 +53,8 @@ const lambda = new LocalLambda(() => async (payload, context) => {
   return handler(payload, context);
 });
 let proxy: FirstPageDelayProxy;
+/** Plays CloudFormation's read API: the stack's resources and their metadata. */
+const cloudFormation = new LocalCloudFormationApi();
 let s3c: S3Client;
 const emf: Array<Record<string, any>> = [];
 const savedEnv = { ...process.env };
@@ -57,8 +63,11 @@ let stdoutSpy: jest.SpyInstance;
 beforeAll(async () => {
   synth = synthesizeRetentionStack();
   proxy = new FirstPageDelayProxy(testEndpoint());
-  await Promise.all([lambda.start(), proxy.start()]);
+  await Promise.all([lambda.start(), proxy.start(), cloudFormation.start()]);
   process.env.AWS_ENDPOINT_URL_S3 = proxy.endpoint;
+  process.env.AWS_ENDPOINT_URL_CLOUDFORMATION = cloudFormation.endpoint;
+  // The construct sets this to the stack's id (AWS::StackId).
+  process.env.VERSION_PURGER_STACK_ID = synth.stackId;
   process.env.AWS_ENDPOINT_URL_LAMBDA = lambda.endpoint;
   process.env.AWS_LAMBDA_FUNCTION_NAME = FUNCTION_NAME;
   process.env.POWERTOOLS_LOG_LEVEL = process.env.VP_TEST_LOGS ? 'DEBUG' : 'SILENT';
@@ -79,7 +88,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   stdoutSpy?.mockRestore();
-  await Promise.all([lambda.stop(), proxy?.stop()]);
+  await Promise.all([lambda.stop(), proxy?.stop(), cloudFormation.stop()]);
   process.env = savedEnv;
 });
 
@@ -229,21 +238,28 @@ describe('Scheduled retention run', () => {
     proxy.firstPageDelayMs = 2_500;
     beforeContinuation = () => proxy.reset();
 
+    const acceptedBefore = lambda.accepted.length;
+
     // WHEN
-    await handler(synth.payload('keepOne', bucket), fakeContext(3_000));
+    const request = synth.payload('keepOne', bucket);
+    await handler(request, fakeContext(3_000));
     await lambda.idle();
 
     // THEN it continued by self-invocation, every invocation with the first one's asOf
-    const continuations = lambda.accepted.filter((a) => a.payload.run?.bucketName === bucket);
+    const continuations = lambda.accepted.slice(acceptedBefore);
     expect(continuations.length).toBeGreaterThanOrEqual(1);
     const first = continuations[0].payload.state;
     for (const [i, c] of continuations.entries()) {
       expect(c).toMatchObject({ functionName: FUNCTION_NAME, invocationType: 'Event' });
       expect(c.payload).toMatchObject({
         kind: 'retention-continuation',
-        run: synth.payload('keepOne', bucket),
+        v: 2,
+        purger: request.purger,
+        dryRun: false,
         state: { runId: first.runId, asOf: first.asOf, startedAt: first.startedAt, invocation: i + 2 },
       });
+      // The policy is never handed on: each invocation reads it from the stack again.
+      expect(c.payload).not.toHaveProperty('run');
     }
     expect(first.asOf).toBe(first.startedAt);
     // AND the first invocation stopped inside the listing, holding the selector's state for the key in progress
@@ -286,30 +302,122 @@ describe('Scheduled retention run', () => {
     expect(ids(await listAll(s3c, bucket))).toEqual([locked.VersionId!, h.id('locked', 0), h.id('free', 1)].sort());
   });
 
-  test('an event that is not a valid retention event throws at once, deleting nothing', async () => {
+  test('an event that is not a valid retention request throws at once, deleting nothing', async () => {
     const bucket = await createBucket(s3c, uniqueBucketName('ret-bad'));
     const h = new History(s3c, bucket);
     await h.put('k', '1');
     await h.put('k', '2');
-    const event = { ...synth.payload('keepNone', bucket), policy: {} };
-    await expect(handler(event, fakeContext(60_000))).rejects.toThrow(/Invalid retention event: Invalid retention policy: no rule given/);
+    const event = { ...synth.payload('keepNone', bucket), dryRun: 'no' };
+    await expect(handler(event, fakeContext(60_000))).rejects.toThrow(/Invalid retention request: dryRun must be a boolean/);
     expect(await listAll(s3c, bucket)).toHaveLength(2);
+  });
+});
+
+describe('Forged retention invocations run the configured policy at most', () => {
+  /**
+   * A bucket with two versions of each of two keys (under a prefix the dry-run
+   * purger covers): the configured policies keep them all, a zero-age policy,
+   * or an hour-old one evaluated a day later, would delete two.
+   */
+  async function givenHistory(label: string): Promise<{ bucket: string; all: string[] }> {
+    const bucket = await createBucket(s3c, uniqueBucketName(label));
+    const h = new History(s3c, bucket);
+    await h.fill(['logs/a', 'logs/b'], 2);
+    return { bucket, all: h.all().sort() };
+  }
+
+  test('an event that carries its own policy (the old format) is refused and deletes nothing', async () => {
+    // GIVEN a purger configured to keep one noncurrent version
+    const { bucket, all } = await givenHistory('forge-v1');
+    synth.payload('keepOne', bucket);
+    const forged = { kind: 'retention', v: 1, bucketName: bucket, policy: { noncurrentVersionsOlderThanMs: 0 }, dryRun: false };
+
+    // WHEN / THEN
+    await expect(handler(forged, fakeContext(60_000))).rejects.toThrow(/Invalid retention request: unsupported version 1/);
+    expect(ids(await listAll(s3c, bucket))).toEqual(all);
+  });
+
+  test('a request that smuggles a policy, a bucket or prefixes is refused and deletes nothing', async () => {
+    const { bucket, all } = await givenHistory('forge-smuggle');
+    const request = synth.payload('keepOne', bucket);
+    for (const extra of [{ policy: { keepNoncurrentVersions: 0 } }, { bucketName: bucket }, { maxDeletionsPerRun: 5 }]) {
+      await expect(handler({ ...request, ...extra }, fakeContext(60_000))).rejects.toThrow(/cannot change the configured bucket, policy/);
+    }
+    expect(ids(await listAll(s3c, bucket))).toEqual(all);
+  });
+
+  test('a real run cannot be evaluated at a future asOf; a dry run may preview it and deletes nothing', async () => {
+    // GIVEN a purger whose policy deletes noncurrent versions older than an hour: none is that old yet
+    const { bucket, all } = await givenHistory('forge-asof');
+    const request = synth.payload('hourOld', bucket);
+    const future = new Date(Date.now() + 86_400_000).toISOString();
+
+    // WHEN / THEN a real run at a future date is refused
+    await expect(handler({ ...request, asOf: future }, fakeContext(60_000))).rejects.toThrow(/asOf .* is in the future/);
+    expect(ids(await listAll(s3c, bucket))).toEqual(all);
+
+    // AND a dry run at that date previews and deletes nothing
+    await handler({ ...request, asOf: future, dryRun: true }, fakeContext(60_000));
+    expect(ids(await listAll(s3c, bucket))).toEqual(all);
+    expect(metricsFor(bucket).at(-1)).toMatchObject({ VersionsDeleted: 0, RunFailed: 0 });
+
+    // AND the same policy, evaluated now for real, keeps everything too
+    await handler(request, fakeContext(60_000));
+    expect(ids(await listAll(s3c, bucket))).toEqual(all);
+  });
+
+  test('"dryRun": false cannot turn a configured dry run into a real one, in a request or a continuation', async () => {
+    const { bucket, all } = await givenHistory('forge-dry');
+    const request = synth.payload('dryRun', bucket);
+    await handler({ ...request, dryRun: false }, fakeContext(60_000));
+    const continuation = {
+      kind: 'retention-continuation',
+      v: 2,
+      purger: request.purger,
+      dryRun: false,
+      state: {
+        runId: 'forged',
+        startedAt: Date.now(),
+        asOf: Date.now(),
+        invocation: 2,
+        resumeToken: null,
+        tally: { byPrefix: {}, total: { versions: 0, deleteMarkers: 0, bytes: 0 }, sample: [] },
+        report: null,
+      },
+    };
+    await handler(continuation, fakeContext(60_000));
+    expect(ids(await listAll(s3c, bucket))).toEqual(all);
+  });
+
+  test('a request for a resource that is not a purger, or for no resource, is refused', async () => {
+    const { bucket, all } = await givenHistory('forge-name');
+    synth.payload('keepOne', bucket);
+    await expect(handler({ kind: 'retention', v: 2, purger: 'NoSuchPurger' }, fakeContext(60_000))).rejects.toThrow(
+      /has no resource NoSuchPurger/,
+    );
+    expect(ids(await listAll(s3c, bucket))).toEqual(all);
   });
 });
 
 /** What the synthesized stack ships: the handler asset, and each purger's rule input. */
 interface SynthesizedRetention {
   readonly assetDir: string;
+  /** The stack's id, as the function's environment carries it. */
+  readonly stackId: string;
   /** Bucket the dry-run reports go to (created on moto by the synthesis helper's caller). */
   readonly reportBucket: string;
-  /** The event the purger's rule sends, for a bucket of the given name. */
+  /**
+   * The event the purger's rule sends. Deploys the purger's configured run,
+   * for a bucket of the given name, to the local CloudFormation API.
+   */
   payload(purger: PurgerName, bucket: string): Record<string, unknown>;
 }
 
 /**
  * Synthesizes a stack with one retention purger per {@link PURGERS} entry
  * and reads each rule target's Input from the template, as EventBridge would
- * send it once CloudFormation resolved the bucket names.
+ * send it, and each purger's metadata, as CloudFormation would serve it once
+ * it resolved the bucket names.
  */
 function synthesizeRetentionStack(): SynthesizedRetention {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'vp-retention-synth-'));
@@ -333,8 +441,10 @@ function synthesizeRetentionStack(): SynthesizedRetention {
   }
   const reportsId: string = stack.resolve((reports.node.defaultChild as s3.CfnBucket).logicalId);
   const template = app.synth().getStackByName(stack.stackName).template as {
-    Resources: Record<string, { Type: string; Properties: any; Metadata?: Record<string, string> }>;
+    Resources: Record<string, { Type: string; Properties: any; Metadata?: Record<string, any> }>;
   };
+  const stackId = `arn:aws:cloudformation:us-east-1:123456789012:stack/${stack.stackName}/${randomUUID()}`;
+  cloudFormation.stacks.set(stackId, { status: 'UPDATE_COMPLETE', resources: new Map() });
   const fn = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
   expect(fn).toHaveLength(1);
   const assetPath = fn[0].Metadata?.['aws:asset:path'];
@@ -342,10 +452,18 @@ function synthesizeRetentionStack(): SynthesizedRetention {
   return {
     assetDir: path.join(outdir, assetPath),
     reportBucket,
+    stackId,
     payload(purger, bucket) {
       const ids = ruleIds.get(purger)!;
-      const input = template.Resources[ids.rule].Properties.Targets[0].Input;
-      return JSON.parse(resolveJoin(input, { [ids.bucket]: bucket, [reportsId]: reportBucket }));
+      const input = JSON.parse(template.Resources[ids.rule].Properties.Targets[0].Input);
+      const resource = template.Resources[input.purger];
+      cloudFormation.stacks.get(stackId)!.resources.set(input.purger, {
+        physicalResourceId: `version-purger:${bucket}`,
+        resourceType: resource.Type,
+        resourceStatus: 'CREATE_COMPLETE',
+        metadata: JSON.stringify(resolveDeep(resource.Metadata, { [ids.bucket]: bucket, [reportsId]: reportBucket })),
+      });
+      return input;
     },
   };
 }
