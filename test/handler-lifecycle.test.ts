@@ -24,9 +24,12 @@ import {
   SlowS3Proxy,
   synthesizeExample,
 } from './support/lifecycle';
+import { LocalCloudFormationApi } from '../bin/local-cloudformation';
 import { createBucket, deleteMarker, fill, listAll, put, testClient, testEndpoint, uniqueBucketName } from './support/s3';
 
 const responses = new ResponseServer();
+/** Plays CloudFormation's read API: every Delete's stack is being deleted. */
+const cloudFormation = new LocalCloudFormationApi();
 let handler: BundledHandler;
 const lambda = new LocalLambda(() => handler);
 let proxy: SlowS3Proxy | undefined;
@@ -38,24 +41,26 @@ const savedEnv = { ...process.env };
 beforeAll(async () => {
   const synth = synthesizeExample();
   proxy = new SlowS3Proxy(testEndpoint());
-  await Promise.all([responses.start(), lambda.start(), proxy.start()]);
+  await Promise.all([responses.start(), lambda.start(), proxy.start(), cloudFormation.start()]);
+  process.env.AWS_ENDPOINT_URL_CLOUDFORMATION = cloudFormation.endpoint;
   // The bundle reads these when it first builds its clients.
   process.env.AWS_ENDPOINT_URL_S3 = proxy.endpoint;
   process.env.AWS_ENDPOINT_URL_LAMBDA = lambda.endpoint;
   process.env.AWS_LAMBDA_FUNCTION_NAME = FUNCTION_NAME;
   process.env.POWERTOOLS_LOG_LEVEL = process.env.VP_TEST_LOGS ? 'DEBUG' : 'SILENT';
   handler = require(path.join(synth.assetDir, 'index.js')).handler;
-  events = new EventFactory(synth, responses);
+  events = new EventFactory(synth, responses, cloudFormation);
   s3 = testClient();
 }, 120_000);
 
 afterAll(async () => {
-  await Promise.all([responses.stop(), lambda.stop(), proxy?.stop()]);
+  await Promise.all([responses.stop(), lambda.stop(), proxy?.stop(), cloudFormation.stop()]);
   process.env = savedEnv;
 });
 
 beforeEach(() => {
   proxy?.reset();
+  lambda.beforeRun = undefined;
   lambda.remainingMs = 60_000;
   lambda.deliverTwice = false;
   delete process.env.VERSION_PURGER_SAFETY_MARGIN_MS;
@@ -329,6 +334,36 @@ describe('Continuation', () => {
     }
     expect(responses.answers(event.RequestId)).toHaveLength(1);
     expect(await listAll(s3, bucket)).toEqual([]);
+    // AND every invocation asked CloudFormation again before deleting
+    const asked = cloudFormation.calls.filter((c) => c.action === 'DescribeStacks' && c.params.StackName === event.StackId);
+    expect(asked).toHaveLength(continuations.length + 1);
+  });
+
+  test('a continuation that arrives once the stack is no longer deleting (its deletion failed) deletes nothing', async () => {
+    // GIVEN a purge cut into short invocations, whose stack deletion fails after the first one
+    const bucket = await givenTaggedBucket('stopped');
+    await fill(s3, bucket, Array.from({ length: 30 }, (_, i) => `p${i % 3}/k${i}`), 10);
+    setLatency(40);
+    process.env.VERSION_PURGER_SAFETY_MARGIN_MS = '100';
+    lambda.remainingMs = 500;
+    const event = events.delete(bucket, `version-purger:${bucket}`, { ServiceTimeout: '90' });
+    lambda.beforeRun = () => {
+      cloudFormation.stacks.get(event.StackId)!.status = 'DELETE_FAILED';
+    };
+
+    // WHEN
+    await handler(event, fakeContext(1_500));
+    await lambda.idle();
+    const left = await listAll(s3, bucket);
+
+    // THEN the first invocation deleted some, the continuation none, and said why
+    const [continuation, ...more] = lambda.accepted.filter((a) => a.payload.event?.RequestId === event.RequestId);
+    expect(more).toEqual([]);
+    const deletedFirst = continuation.payload.state.resumeToken.counts.deleted;
+    expect(deletedFirst).toBeGreaterThan(0);
+    expect(left).toHaveLength(300 - deletedFirst);
+    const answer = await responses.waitFor(event.RequestId);
+    expect(answer.json).toMatchObject({ Status: 'SUCCESS', Reason: expect.stringMatching(/is DELETE_FAILED, not deleting resources.*Nothing was deleted/) });
   });
 
   test('a continuation delivered twice does not corrupt the purge or answer twice', async () => {
@@ -397,7 +432,7 @@ describe('Robustness', () => {
   });
 
   test('throws for an invalid retention event, so that it lands in the on-failure destination', async () => {
-    await expect(handler({ kind: 'retention' }, fakeContext(1_000))).rejects.toThrow(/Invalid retention event/);
+    await expect(handler({ kind: 'retention' }, fakeContext(1_000))).rejects.toThrow(/Invalid retention request/);
   });
 });
 
@@ -406,9 +441,9 @@ function setLatency(ms: number): void {
   if (proxy) proxy.latencyMs = ms;
 }
 
-/** A versioned bucket carrying the purge tag, as the construct leaves it. */
+/** A versioned bucket carrying the purge tag that names its purger (from the template), as the construct leaves it. */
 async function givenTaggedBucket(label: string, options: { objectLock?: boolean } = {}): Promise<string> {
   const bucket = await createBucket(s3, uniqueBucketName(label), options);
-  await s3.send(new PutBucketTaggingCommand({ Bucket: bucket, Tagging: { TagSet: [{ Key: PURGE_TAG_KEY, Value: 'true' }] } }));
+  await s3.send(new PutBucketTaggingCommand({ Bucket: bucket, Tagging: { TagSet: [{ Key: PURGE_TAG_KEY, Value: events.ownerId }] } }));
   return bucket;
 }

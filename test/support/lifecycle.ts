@@ -6,6 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { ExampleStack } from '../../bin/example-stack';
+import type { LocalCloudFormationApi } from '../../bin/local-cloudformation';
 
 /** What the synthesized example stack ships: the handler asset and the custom resource's properties. */
 export interface SynthesizedHandler {
@@ -177,6 +178,8 @@ export class LocalLambda {
   public remainingMs = 60_000;
   /** Deliver every payload a second time after the first run ended (at-least-once delivery). */
   public deliverTwice = false;
+  /** Called before each invocation this endpoint starts. */
+  public beforeRun: ((payload: unknown) => void) | undefined;
   /** Errors thrown out of the handler (there must be none). */
   public readonly thrown: unknown[] = [];
 
@@ -208,6 +211,7 @@ export class LocalLambda {
   }
 
   private async run(payload: unknown): Promise<void> {
+    this.beforeRun?.(payload);
     try {
       await this.handler()(payload, fakeContext(this.remainingMs));
     } catch (err) {
@@ -302,14 +306,24 @@ export class SlowS3Proxy {
   }
 }
 
-/** CloudFormation-shaped custom resource events for one resource. */
+/**
+ * CloudFormation-shaped custom resource events for one resource. With a
+ * local CloudFormation API, each Delete comes from a stack of its own that
+ * the API reports as being deleted, this resource with it.
+ */
 export class EventFactory {
   private readonly stackId = `arn:aws:cloudformation:us-east-1:123456789012:stack/Example/${randomUUID()}`;
 
   constructor(
     private readonly synth: SynthesizedHandler,
     private readonly responses: ResponseServer,
+    private readonly cloudFormation?: LocalCloudFormationApi,
   ) {}
+
+  /** The owner id the template gives the resource (and the bucket's tag). */
+  get ownerId(): string {
+    return this.synth.resourceProperties.OwnerId as string;
+  }
 
   /** The template's properties with intrinsics resolved for `bucket`, plus overrides (strings, as CloudFormation sends). */
   properties(bucket: string, overrides: Record<string, string> = {}): Record<string, unknown> {
@@ -322,12 +336,12 @@ export class EventFactory {
     return { ...props, ...overrides };
   }
 
-  private base(bucket: string, overrides: Record<string, string>) {
+  private base(bucket: string, overrides: Record<string, string>, stackId = this.stackId) {
     const requestId = randomUUID();
     return {
       ServiceToken: `arn:aws:lambda:us-east-1:123456789012:function:${FUNCTION_NAME}`,
       ResponseURL: this.responses.urlFor(requestId),
-      StackId: this.stackId,
+      StackId: stackId,
       RequestId: requestId,
       LogicalResourceId: this.synth.logicalId,
       ResourceType: 'Custom::VersionPurger',
@@ -348,7 +362,15 @@ export class EventFactory {
     };
   }
 
+  /** A Delete during the deletion of a stack of its own (registered with the local CloudFormation API, if any). */
   delete(bucket: string, physicalId: string, overrides: Record<string, string> = {}) {
-    return { RequestType: 'Delete' as const, ...this.base(bucket, overrides), PhysicalResourceId: physicalId };
+    const stackId = `arn:aws:cloudformation:us-east-1:123456789012:stack/Example/${randomUUID()}`;
+    this.cloudFormation?.stacks.set(stackId, {
+      status: 'DELETE_IN_PROGRESS',
+      resources: new Map([
+        [this.synth.logicalId, { physicalResourceId: physicalId, resourceType: 'Custom::VersionPurger', resourceStatus: 'DELETE_IN_PROGRESS' }],
+      ]),
+    });
+    return { RequestType: 'Delete' as const, ...this.base(bucket, overrides, stackId), PhysicalResourceId: physicalId };
   }
 }
