@@ -27,7 +27,7 @@ import { PHYSICAL_ID_PREFIX, PURGE_TAG_KEY, RESOURCE_TYPE } from '../lambda/reso
  * resource's properties (its construct address); any matching pair will do here.
  */
 const DEMO_OWNER_ID = 'c8demo0000000000000000000000000000000000';
-import { captureCloudFormationResponse } from './local-cloudformation';
+import { captureCloudFormationResponse, LocalCloudFormationApi } from './local-cloudformation';
 import { startLocalS3 } from './local-s3';
 
 const CLI = join(__dirname, 'cli.js');
@@ -90,14 +90,25 @@ async function deleteThroughCloudFormation(endpoint: string, bucket: string): Pr
   process.env.AWS_ENDPOINT_URL_S3 = endpoint;
   const { handler } = require(HANDLER_BUNDLE) as { handler: (event: unknown, context: unknown) => Promise<void> };
   const response = await captureCloudFormationResponse();
+  // The handler purges only when CloudFormation confirms that the stack is deleting this resource:
+  // a local stand-in for CloudFormation's read API says so.
+  const cloudFormation = new LocalCloudFormationApi();
+  await cloudFormation.start();
+  process.env.AWS_ENDPOINT_URL_CLOUDFORMATION = cloudFormation.endpoint;
+  const stackId = `arn:aws:cloudformation:us-east-1:123456789012:stack/Demo/${randomUUID()}`;
+  const physicalId = `${PHYSICAL_ID_PREFIX}${bucket}`;
+  cloudFormation.stacks.set(stackId, {
+    status: 'DELETE_IN_PROGRESS',
+    resources: new Map([['DataPurger', { physicalResourceId: physicalId, resourceType: RESOURCE_TYPE, resourceStatus: 'DELETE_IN_PROGRESS' }]]),
+  });
   const event = {
     RequestType: 'Delete',
     ServiceToken: 'arn:aws:lambda:us-east-1:123456789012:function:demo-version-purger',
     ResponseURL: response.url,
-    StackId: `arn:aws:cloudformation:us-east-1:123456789012:stack/Demo/${randomUUID()}`,
+    StackId: stackId,
     RequestId: randomUUID(),
     LogicalResourceId: 'DataPurger',
-    PhysicalResourceId: `${PHYSICAL_ID_PREFIX}${bucket}`,
+    PhysicalResourceId: physicalId,
     ResourceType: RESOURCE_TYPE,
     ResourceProperties: {
       ServiceToken: 'arn:aws:lambda:us-east-1:123456789012:function:demo-version-purger',
@@ -117,6 +128,7 @@ async function deleteThroughCloudFormation(endpoint: string, bucket: string): Pr
     return await response.answer;
   } finally {
     response.close();
+    await cloudFormation.stop();
   }
 }
 
