@@ -7,10 +7,10 @@ import {
 } from '@aws-sdk/client-s3';
 import { CloudFormationClient, DescribeStackResourceCommand, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { mockClient } from 'aws-sdk-client-mock';
-import type { CfnDeleteEvent } from '../lambda/cfn-response';
+import type { CfnDeleteEvent, CfnUpdateEvent } from '../lambda/cfn-response';
 import { PurgeConfigError } from '../lambda/errors';
 import type { PurgeOptions, PurgeResult, ResumeToken } from '../lambda/purge-types';
-import { onContinuation, onCreate, onDelete, type TeardownState } from '../lambda/teardown';
+import { onContinuation, onCreate, onDelete, onUpdate, type TeardownState } from '../lambda/teardown';
 import type { TeardownDeps } from '../lambda/teardown-deps';
 import { composeReason, failedPurgeReason } from '../lambda/teardown-reason';
 import { readSettings } from '../lambda/teardown-settings';
@@ -302,3 +302,31 @@ function tokenWith(deleted: number): ResumeToken {
 function result(partial: Partial<PurgeResult>): PurgeResult {
   return purgeResult({ bucket: BUCKET, mode: 'purge', ...partial });
 }
+
+describe('onUpdate', () => {
+  const update = (bucket: string, oldBucket: string): CfnUpdateEvent => ({
+    RequestType: 'Update',
+    ServiceToken: 'arn:aws:lambda:us-east-1:123456789012:function:f',
+    ResponseURL: 'http://127.0.0.1/unused',
+    StackId: STACK_ID,
+    RequestId: 'u1',
+    LogicalResourceId: 'Purger',
+    ResourceType: 'Custom::VersionPurger',
+    ResourceProperties: { BucketName: bucket, OwnerId: OWNER },
+    OldResourceProperties: { BucketName: oldBucket, OwnerId: OWNER },
+    PhysicalResourceId: `version-purger:${oldBucket}`,
+  });
+
+  test('keeps the physical id when the bucket is the same', () => {
+    expect(onUpdate(update('a', 'a'))).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: 'version-purger:a' });
+  });
+
+  test('answers the new bucket\'s id when the bucket changed, so that the old one is deleted after the update', () => {
+    expect(onUpdate(update('b', 'a'))).toMatchObject({
+      Status: 'SUCCESS',
+      PhysicalResourceId: 'version-purger:b',
+      Reason: expect.stringMatching(/changed from a to b; nothing was deleted/),
+    });
+    expect(s3.calls()).toHaveLength(0);
+  });
+});
