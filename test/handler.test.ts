@@ -1,16 +1,16 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { GetBucketPolicyCommand, GetBucketTaggingCommand, PutBucketPolicyCommand, S3Client } from '@aws-sdk/client-s3';
-import { CloudFormationClient, DescribeStackResourceCommand, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { CloudFormationClient, DescribeStackResourceCommand } from '@aws-sdk/client-cloudformation';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { CfnAnswer, CfnDeleteEvent, CfnEvent } from '../lambda/cfn-response';
 import { handleEvent, type HandlerDeps, type LambdaContext } from '../lambda/handler';
 import type { PurgeResult, ResumeToken } from '../lambda/purge-types';
 import type { ContinuationPayload, SelfInvocation } from '../lambda/self-invoke';
+import { givenStackDeleting, STACK_ID } from './support/cloudformation-mock';
 import { purgeResult } from './support/purge-results';
 
 const s3 = mockClient(S3Client);
 const cfn = mockClient(CloudFormationClient);
-const STACK_ID = 'arn:aws:cloudformation:us-east-1:123456789012:stack/s/1';
 /** The owner id the bucket's tag and the resource's properties share. */
 const OWNER = 'c8owner';
 const PHYSICAL_ID = 'version-purger:b';
@@ -18,18 +18,7 @@ const PHYSICAL_ID = 'version-purger:b';
 beforeEach(() => {
   s3.reset();
   cfn.reset();
-  // CloudFormation confirms: the stack is deleting this very resource.
-  cfn.on(DescribeStacksCommand).resolves({ Stacks: [{ StackId: STACK_ID, StackName: 's', StackStatus: 'DELETE_IN_PROGRESS', CreationTime: new Date() }] });
-  cfn.on(DescribeStackResourceCommand).resolves({
-    StackResourceDetail: {
-      StackId: STACK_ID,
-      LogicalResourceId: 'Purger',
-      PhysicalResourceId: PHYSICAL_ID,
-      ResourceType: 'Custom::VersionPurger',
-      ResourceStatus: 'DELETE_IN_PROGRESS',
-      LastUpdatedTimestamp: new Date(),
-    },
-  });
+  givenStackDeleting(cfn, PHYSICAL_ID);
   s3.on(GetBucketTaggingCommand).resolves({ TagSet: [{ Key: 'cdk-version-purger:purge-on-delete', Value: OWNER }] });
   s3.on(GetBucketPolicyCommand).resolves({ Policy: JSON.stringify({ Version: '2012-10-17', Statement: [] }) });
   s3.on(PutBucketPolicyCommand).resolves({});

@@ -5,7 +5,7 @@ import {
   PutBucketPolicyCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { CloudFormationClient, DescribeStackResourceCommand, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { CfnDeleteEvent, CfnUpdateEvent } from '../lambda/cfn-response';
 import { PurgeConfigError } from '../lambda/errors';
@@ -15,13 +15,13 @@ import type { TeardownDeps } from '../lambda/teardown-deps';
 import { composeReason, failedPurgeReason } from '../lambda/teardown-reason';
 import { readSettings } from '../lambda/teardown-settings';
 import { withFenceStatement } from '../lambda/write-fence';
+import { givenStackDeleting, STACK_ID } from './support/cloudformation-mock';
 import { purgeResult } from './support/purge-results';
 
 const s3 = mockClient(S3Client);
 const cfn = mockClient(CloudFormationClient);
 const BUCKET = 'data-bucket';
 const PHYSICAL_ID = `version-purger:${BUCKET}`;
-const STACK_ID = 'arn:aws:cloudformation:us-east-1:123456789012:stack/s/1';
 /** The owner id the bucket's tag and the resource's properties share. */
 const OWNER = 'c8owner';
 const T0 = 1_700_000_000_000;
@@ -29,18 +29,7 @@ const T0 = 1_700_000_000_000;
 beforeEach(() => {
   s3.reset();
   cfn.reset();
-  // CloudFormation confirms: the stack is deleting this very resource.
-  cfn.on(DescribeStacksCommand).resolves({ Stacks: [{ StackId: STACK_ID, StackName: 's', StackStatus: 'DELETE_IN_PROGRESS', CreationTime: new Date() }] });
-  cfn.on(DescribeStackResourceCommand).resolves({
-    StackResourceDetail: {
-      StackId: STACK_ID,
-      LogicalResourceId: 'Purger',
-      PhysicalResourceId: PHYSICAL_ID,
-      ResourceType: 'Custom::VersionPurger',
-      ResourceStatus: 'DELETE_IN_PROGRESS',
-      LastUpdatedTimestamp: new Date(),
-    },
-  });
+  givenStackDeleting(cfn, PHYSICAL_ID);
   s3.on(GetBucketTaggingCommand).resolves({ TagSet: [{ Key: 'cdk-version-purger:purge-on-delete', Value: OWNER }] });
   s3.on(GetBucketPolicyCommand).rejects(Object.assign(new Error('none'), { name: 'NoSuchBucketPolicy' }));
   s3.on(PutBucketPolicyCommand).resolves({});
