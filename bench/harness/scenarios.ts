@@ -115,6 +115,10 @@ export function modelFlags(model: Partial<ModelConfig>): string[] {
     jitter: '--jitter',
     rate: '--rate',
     burstSeconds: '--burst-seconds',
+    internalErrorRate: '--internal-error-rate',
+    connectionResetRate: '--connection-reset-rate',
+    keyErrorRate: '--key-error-rate',
+    faultSeed: '--fault-seed',
   };
   const flags: string[] = [];
   for (const [field, value] of Object.entries(model)) {
