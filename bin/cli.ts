@@ -122,7 +122,7 @@ async function run(flags: CommonFlags, engine: Partial<PurgeOptions>, report?: P
         '  The report shows what was done so far; continue with its resume token (--resume-token).\n',
     );
   }
-  return result.failed > 0 || result.resumeToken !== null ? EXIT.incomplete : EXIT.ok;
+  return result.failed > 0 || result.resumeToken !== null || result.fault !== null ? EXIT.incomplete : EXIT.ok;
 }
 
 function describeFailure(err: unknown, flags: CommonFlags): string {

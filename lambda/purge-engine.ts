@@ -132,7 +132,8 @@ class PurgeRun {
         passState ??= { streams: await this.planPass(), pending: [] };
         const outcome = await this.runPass(passState, bypass);
         if (outcome.stopped) {
-          if (this.capReached) break;
+          // At the cap the run is complete, unless a fault left selected entries unsent: those go in the token.
+          if (this.capReached && this.fault === null) break;
           return await this.finish(facts.objectLockEnabled, bypass, outcome.state);
         }
         passState = null;

@@ -543,6 +543,29 @@ describe('purgeBucket: stopping and resuming', () => {
     expect(sentForDeletion()).toHaveLength(4);
     expect(bucket.live()).toHaveLength(6);
   });
+
+  it('at maxDeletions, keeps the entries a fault left unsent in a resume token, and the token deletes only them', async () => {
+    // GIVEN ten versions, a cap of four, and DeleteObjects failing with 500 until the retry policy gives up
+    const bucket = new FakeBucket().add('a', 4).add('b', 6);
+    bucket.beforeDeleteObjects = (_input, call) => {
+      if (call <= MAX_TRANSIENT_ATTEMPTS) throw s3Error('InternalError', 500, 'We encountered an internal error.');
+    };
+    serve(bucket);
+
+    // WHEN a capped run meets the fault
+    const first = await purge({ maxDeletions: 4 });
+
+    // THEN it reached the cap but names the fault and keeps a token, having deleted nothing
+    expect(first).toMatchObject({ selected: 4, deleted: 0, failed: 0, capReached: true, fault: { operation: 'DeleteObjects' } });
+    expect(first.resumeToken).not.toBeNull();
+
+    // WHEN the token is passed back
+    const second = await purge({ maxDeletions: 4, resumeToken: first.resumeToken });
+
+    // THEN the four selected versions are deleted, and no more
+    expect(second).toMatchObject({ selected: 4, deleted: 4, capReached: true, fault: null, resumeToken: null });
+    expect(bucket.live()).toHaveLength(6);
+  });
 });
 
 describe('purgeBucket: concurrency and paging', () => {
