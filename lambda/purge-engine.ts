@@ -1,5 +1,5 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import { backoffMs, sleep } from './backoff';
+import { sleep } from './backoff';
 import { BatchDeleter } from './batch-deleter';
 import { CurrentMarkerGuard } from './current-marker-guard';
 import { inspectBucket } from './bucket-preflight';
@@ -18,7 +18,7 @@ import { explainLockFailures } from './lock-reasons';
 import type { PurgeCounts, PurgeOptions, PurgeResult, ResumeToken } from './purge-types';
 import { RateController } from './rate-controller';
 import { decideRetry, faultKind } from './retry-policy';
-import { errorCode, errorMessage, isNoSuchBucket, isThrottle } from './s3-errors';
+import { errorCode, errorMessage, isNoSuchBucket } from './s3-errors';
 import { selectAll } from './select-all';
 import type { DeleteFailure, SelectorFactory, TransientFault, VersionEntry } from './types';
 import { listVersionPage, type KeyRange, type ListCursor, type VersionPage } from './version-listing';
@@ -355,20 +355,20 @@ class PurgeRun {
         if (isNoSuchBucket(err)) return null;
         const kind = faultKind(err);
         if (kind !== 'final' && this.listingStopped()) return 'stopped';
-        if (isThrottle(err)) {
-          this.throttled++;
-          await sleep(backoffMs(++throttles, 200, 5_000), this.o.signal);
-          continue;
-        }
-        const next = decideRetry(kind, ++transient, { deadline: this.stopListingAt });
+        if (kind === 'throttle') this.throttled++;
+        const attempt = kind === 'throttle' ? ++throttles : ++transient;
+        const next = decideRetry(kind, attempt, { deadline: this.stopListingAt, unboundedThrottles: true });
         if (next.retry) {
           await sleep(next.delayMs, this.o.signal);
           continue;
         }
         if (next.why === 'final') throw err;
-        if (next.why === 'attempts') this.fault ??= { operation: 'ListObjectVersions', code: errorCode(err), message: errorMessage(err) };
-        // Out of time for another attempt: wait for the stop rather than spin.
-        else await sleep(this.stopListingAt - Date.now(), this.o.signal);
+        if (next.why === 'attempts') {
+          this.fault ??= { operation: 'ListObjectVersions', code: errorCode(err), message: errorMessage(err) };
+        } else {
+          // No time for another attempt: wait for the stop rather than spin.
+          await sleep(this.stopListingAt - Date.now(), this.o.signal);
+        }
         return 'stopped';
       }
     }

@@ -10,7 +10,6 @@ interface MiddlewareContext {
 }
 
 // The SDK's middleware types live in @smithy/types, which is not a dependency of ours.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Handler = (args: any) => Promise<any>;
 
 /** The part of a command this module touches. */
