@@ -22,7 +22,7 @@ import type { StatsSnapshot } from './s3-model/stats';
 import { boto3Version, contenders, type Contender } from './harness/contenders';
 import { measureProcess } from './harness/measure';
 import { ModelProcess } from './harness/model-process';
-import { count, detailsTable, f0, f1, f2, ratioText, cdkRow, resultsTable, scenarioTable, type MachineFacts, type Row } from './harness/report';
+import { count, detailsTable, f0, f1, f2, ratioText, cdkRow, resultsTable, scenarioTable, stormTable, type MachineFacts, type Row } from './harness/report';
 import { FULL, QUICK, modelFlags, partitionLoads, selectScenarios, versionsOf, type ContenderId, type Scenario } from './harness/scenarios';
 
 const ROOT = resolve(__dirname, '..', '..');
@@ -141,6 +141,11 @@ async function runContender(model: ModelProcess, scenario: Scenario, contender: 
   if (run.exitCode !== 0) problems.push(`exit code ${run.exitCode}`);
   if (parsed.seconds === undefined) problems.push('no result on stdout; wall time used');
   if (parsed.reported !== undefined && parsed.reported !== removed) problems.push(`reported ${parsed.reported} deleted, the model counted ${removed}`);
+  const faultsInjected = {
+    internalErrors: after.faultsInjected.internalErrors - before.faultsInjected.internalErrors,
+    connectionResets: after.faultsInjected.connectionResets - before.faultsInjected.connectionResets,
+    keyInternalErrors: after.faultsInjected.keyInternalErrors - before.faultsInjected.keyInternalErrors,
+  };
   const row: Row = {
     scenario: scenario.id,
     contender: contender.id,
@@ -168,6 +173,7 @@ async function runContender(model: ModelProcess, scenario: Scenario, contender: 
     failed: parsed.failed,
     reported: parsed.reported,
     measuredWith: run.method,
+    faultsInjected,
     problems,
   };
   log(
@@ -274,6 +280,13 @@ function renderReport(all: readonly Scenario[], scenarios: readonly Scenario[], 
     '',
     targetsSection(scenarios, rows),
     '',
+    '## Fault storm (issue 16)',
+    '',
+    stormTable(scenarios, rows),
+    '',
+    'The engine through injected faults (model flags in the scenario table), as a ratio to the calm scenario in this run. ' +
+      'Every fault is retried by the retry policy; "Left" must be 0 and "Exit" 0.',
+    '',
     '## Lambda sizing input',
     '',
     sizingSection(rows),
@@ -323,7 +336,9 @@ async function main(): Promise<void> {
     log(`${scenario.id}: model server pid ${model.pid} at ${model.endpoint} (${model.command})`);
     try {
       const config = await model.configure({});
-      for (const contender of chosen) rows.push(await runContender(model, scenario, contender, config, outDir));
+      for (const contender of chosen.filter((c) => !scenario.contenders || scenario.contenders.includes(c.id))) {
+        rows.push(await runContender(model, scenario, contender, config, outDir));
+      }
     } finally {
       await model.stop();
     }

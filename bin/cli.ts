@@ -1,17 +1,24 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
+import { describeError } from '../lambda/describe-error';
 import { PurgeConfigError } from '../lambda/errors';
 import { PrefixReport } from '../lambda/prefix-report';
 import { purgeBucket } from '../lambda/purge-engine';
 import type { PurgeOptions, PurgeProgress, PurgeResult, ResumeToken } from '../lambda/purge-types';
 import { retentionSelector } from '../lambda/retention-selector';
 import { createS3Client } from '../lambda/s3-client';
+import { isTransient } from '../lambda/s3-errors';
 import { collect, durationOption, instantOption, integerOption } from './cli-options';
 import { humanReport, jsonReport } from './cli-report';
 import { ProgressDisplay } from './progress-display';
 
-/** Exit codes of the CLI contract. */
+/**
+ * Exit codes of the CLI contract: 2 only for usage and configuration errors
+ * (and a bucket that cannot be purged, such as MFA Delete), found before
+ * anything was deleted; 1 for a run that did not finish, including one that
+ * gave up on transient faults.
+ */
 const EXIT = { ok: 0, incomplete: 1, usage: 2 } as const;
 
 interface CommonFlags {
@@ -93,16 +100,29 @@ async function run(flags: CommonFlags, engine: Partial<PurgeOptions>, report?: P
     });
   } catch (err) {
     display?.stop();
-    const nothingDeleted = !last || last.deleted + last.deleteMarkersDeleted === 0;
+    const deleted = last ? last.deleted + last.deleteMarkersDeleted : 0;
     const hint = err instanceof PurgeConfigError || err instanceof RangeError ? '' : describeFailure(err, flags);
+    if (isTransient(err)) {
+      // Not the user's mistake: the store kept failing. Only the engine's set-up calls get here, before any deletion.
+      const done = deleted === 0 ? 'Nothing was deleted.' : `${deleted} versions and delete markers were deleted.`;
+      process.stderr.write(`version-purger: gave up on a transient fault after retrying it: ${describeError(err)}${hint}\n  ${done} Run the same command again to continue.\n`);
+      return EXIT.incomplete;
+    }
     process.stderr.write(`version-purger: ${(err as Error).message}${hint}\n`);
-    return nothingDeleted ? EXIT.usage : EXIT.incomplete;
+    return deleted === 0 ? EXIT.usage : EXIT.incomplete;
   } finally {
     process.removeListener('SIGINT', onSignal);
   }
   display?.stop();
   process.stdout.write(flags.json ? `${JSON.stringify(jsonReport(result, report))}\n` : `${humanReport(result, report)}\n`);
-  return result.failed > 0 || result.resumeToken !== null ? EXIT.incomplete : EXIT.ok;
+  if (result.fault) {
+    const { operation, code, message } = result.fault;
+    process.stderr.write(
+      `version-purger: gave up on a transient fault after retrying it: ${operation}: ${code}: ${message}\n` +
+        '  The report shows what was done so far; continue with its resume token (--resume-token).\n',
+    );
+  }
+  return result.failed > 0 || result.resumeToken !== null || result.fault !== null ? EXIT.incomplete : EXIT.ok;
 }
 
 function describeFailure(err: unknown, flags: CommonFlags): string {

@@ -1,10 +1,12 @@
 import { DeleteObjectCommand, DeleteObjectsCommand, type S3Client, type _Error as S3KeyError } from '@aws-sdk/client-s3';
 import { backoffMs, sleep } from './backoff';
-import { MAX_KEYS_PER_DELETE, MAX_TRANSIENT_ATTEMPTS, TRANSIENT_CODES } from './constants';
+import { MAX_KEYS_PER_DELETE } from './constants';
 import type { RateController } from './rate-controller';
-import { errorCode, errorMessage, isNoSuchBucket, isThrottle, isTransient } from './s3-errors';
+import { decideRetry, faultKind, keyFaultKind, type RetryDecision } from './retry-policy';
+import { errorCode, errorMessage, isNoSuchBucket, isThrottle } from './s3-errors';
+import { retriedByCaller } from './s3-retries';
 import { Semaphore } from './semaphore';
-import type { DeleteFailure, VersionEntry } from './types';
+import type { DeleteFailure, TransientFault, VersionEntry } from './types';
 import { isXmlSafeKey } from './xml-safe';
 
 /** Hears how each entry of one batch ended: deleted or not. */
@@ -31,6 +33,8 @@ export interface BatchDeleterOptions {
   onDeleted(entry: VersionEntry): void;
   onFailed(failure: DeleteFailure): void;
   onThrottled(): void;
+  /** Transient faults outlasted the retry policy: the entries concerned are left pending, and the run should stop. */
+  onFault(fault: TransientFault): void;
 }
 
 /**
@@ -38,7 +42,10 @@ export interface BatchDeleterOptions {
  * requests at a time, each paced by its partition's rate controller.
  *
  * - Per-key errors inside a 200 are read, never assumed away: transient codes
- *   are retried with backoff a bounded number of times, others are final.
+ *   are retried by the retry policy (retry-policy.ts), others are final.
+ * - A whole request that fails with a transient fault is retried the same way.
+ *   Entries whose faults outlast the policy are left pending (not failed: a
+ *   resumed run sends them again) and reported through `onFault`.
  * - SlowDown is retried until the hard stop, cutting the partition's rate.
  * - Keys XML cannot carry go one by one through DeleteObject.
  * - Entries not sent by the hard stop are kept as pending for a resume token.
@@ -107,7 +114,8 @@ export class BatchDeleter {
 
   private async deleteMany(batch: readonly VersionEntry[], rate: RateController, sink: BatchSink): Promise<void> {
     let remaining = [...batch];
-    let transientAttempts = 0;
+    let requestFaults = 0;
+    let keyRounds = 0;
     let throttledAttempts = 0;
     while (remaining.length > 0) {
       if (this.stopped()) {
@@ -122,11 +130,11 @@ export class BatchDeleter {
       let keyErrors: S3KeyError[];
       try {
         const out = await this.options.client.send(
-          new DeleteObjectsCommand({
+          retriedByCaller(new DeleteObjectsCommand({
             Bucket: this.options.bucket,
             Delete: { Quiet: true, Objects: remaining.map((e) => ({ Key: e.key, VersionId: e.versionId })) },
             BypassGovernanceRetention: this.options.bypassGovernanceRetention || undefined,
-          }),
+          })),
         );
         keyErrors = out.Errors ?? [];
       } catch (err) {
@@ -139,25 +147,49 @@ export class BatchDeleter {
           for (const entry of remaining) await this.deleteOne(entry, rate, sink);
           return;
         }
-        if (isTransient(err) && ++transientAttempts < MAX_TRANSIENT_ATTEMPTS) {
-          await sleep(backoffMs(transientAttempts), this.options.signal);
+        const next = decideRetry(faultKind(err), ++requestFaults, { deadline: this.options.hardStopAt });
+        if (next.retry) {
+          await sleep(next.delayMs, this.options.signal);
           continue;
         }
-        this.failAll(remaining, err, sink);
+        if (next.why === 'final') this.failAll(remaining, err, sink);
+        else this.leavePending(remaining, next, 'DeleteObjects', errorCode(err), errorMessage(err), sink);
         return;
       }
       throttledAttempts = 0;
-      const { retry, throttledKeys } = this.settle(remaining, keyErrors, transientAttempts + 1 >= MAX_TRANSIENT_ATTEMPTS, sink);
+      const { retry, throttledKeys, lastError } = this.settle(remaining, keyErrors, sink);
       if (throttledKeys > 0) {
         this.noteThrottled(rate, sentAt);
       }
       rate.onSuccess(remaining.length - retry.length);
-      if (retry.length > 0) {
-        transientAttempts++;
-        await sleep(backoffMs(transientAttempts), this.options.signal);
+      if (retry.length > 0 && lastError) {
+        // The keys to retry go together in one request; they share its attempt count.
+        const next = decideRetry(keyFaultKind(lastError.code), ++keyRounds, { deadline: this.options.hardStopAt });
+        if (!next.retry) {
+          this.leavePending(retry, next, 'DeleteObjects (per key)', lastError.code, lastError.message, sink);
+          return;
+        }
+        await sleep(next.delayMs, this.options.signal);
       }
       remaining = retry;
     }
+  }
+
+  /**
+   * Transient faults outlasted the retry policy (or the run's time): the
+   * entries stay pending for the resume token instead of being reported as
+   * failed, since S3 never said they cannot be deleted.
+   */
+  private leavePending(
+    entries: readonly VersionEntry[],
+    decision: Extract<RetryDecision, { retry: false }>,
+    operation: string,
+    code: string,
+    message: string,
+    sink: BatchSink,
+  ): void {
+    sink.unsent(entries);
+    if (decision.why === 'attempts') this.options.onFault({ operation, code, message });
   }
 
   /**
@@ -165,7 +197,7 @@ export class BatchDeleter {
    * deleted (S3's Quiet mode lists only failures). moto leaves VersionId out of
    * errors, so an error without one matches the first unmatched entry of its key.
    */
-  private settle(batch: readonly VersionEntry[], keyErrors: readonly S3KeyError[], lastAttempt: boolean, sink: BatchSink) {
+  private settle(batch: readonly VersionEntry[], keyErrors: readonly S3KeyError[], sink: BatchSink) {
     const failedAt = new Map<number, S3KeyError>();
     const byKey = new Map<string, number[]>();
     batch.forEach((e, i) => {
@@ -182,6 +214,7 @@ export class BatchDeleter {
     }
     const retry: VersionEntry[] = [];
     let throttledKeys = 0;
+    let lastError: { code: string; message: string } | undefined;
     batch.forEach((entry, i) => {
       const keyError = failedAt.get(i);
       if (!keyError) {
@@ -189,15 +222,21 @@ export class BatchDeleter {
         return;
       }
       const code = keyError.Code ?? 'UnknownError';
-      if (code === 'SlowDown') throttledKeys++;
-      if (TRANSIENT_CODES.has(code) && !lastAttempt) retry.push(entry);
-      else sink.failed(entry, code, keyError.Message ?? code);
+      const message = keyError.Message ?? code;
+      const kind = keyFaultKind(code);
+      if (kind === 'throttle') throttledKeys++;
+      if (kind === 'final') {
+        sink.failed(entry, code, message);
+        return;
+      }
+      retry.push(entry);
+      lastError ??= { code, message };
     });
-    return { retry, throttledKeys };
+    return { retry, throttledKeys, lastError };
   }
 
   private async deleteOne(entry: VersionEntry, rate: RateController, sink: BatchSink): Promise<void> {
-    let transientAttempts = 0;
+    let faults = 0;
     let throttledAttempts = 0;
     for (;;) {
       if (this.stopped()) {
@@ -211,12 +250,12 @@ export class BatchDeleter {
       }
       try {
         await this.options.client.send(
-          new DeleteObjectCommand({
+          retriedByCaller(new DeleteObjectCommand({
             Bucket: this.options.bucket,
             Key: entry.key,
             VersionId: entry.versionId,
             BypassGovernanceRetention: this.options.bypassGovernanceRetention || undefined,
-          }),
+          })),
         );
         rate.onSuccess(1);
         sink.deleted(entry);
@@ -227,11 +266,13 @@ export class BatchDeleter {
           await this.backOffThrottled(rate, sentAt, ++throttledAttempts);
           continue;
         }
-        if (isTransient(err) && ++transientAttempts < MAX_TRANSIENT_ATTEMPTS) {
-          await sleep(backoffMs(transientAttempts), this.options.signal);
+        const next = decideRetry(faultKind(err), ++faults, { deadline: this.options.hardStopAt });
+        if (next.retry) {
+          await sleep(next.delayMs, this.options.signal);
           continue;
         }
-        this.failAll([entry], err, sink);
+        if (next.why === 'final') this.failAll([entry], err, sink);
+        else this.leavePending([entry], next, 'DeleteObject', errorCode(err), errorMessage(err), sink);
         return;
       }
     }

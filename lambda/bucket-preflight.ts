@@ -1,6 +1,6 @@
 import { GetBucketVersioningCommand, GetObjectLockConfigurationCommand, type S3Client } from '@aws-sdk/client-s3';
 import { PurgeConfigError } from './errors';
-import { isNoSuchBucket } from './s3-errors';
+import { isNoSuchBucket, isTransient } from './s3-errors';
 
 /** What the engine learns about a bucket before it deletes anything. */
 export interface BucketFacts {
@@ -41,7 +41,10 @@ async function hasObjectLock(client: S3Client, bucket: string): Promise<boolean>
   try {
     const out = await client.send(new GetObjectLockConfigurationCommand({ Bucket: bucket }));
     return out.ObjectLockConfiguration?.ObjectLockEnabled === 'Enabled';
-  } catch {
+  } catch (err) {
+    // A fault that outlasted the client's retries says nothing about the bucket:
+    // guessing "no lock" would silently drop the bypass header.
+    if (isTransient(err)) throw err;
     // ObjectLockConfigurationNotFoundError is the normal answer; stores without
     // Object Lock answer NotImplemented. Without permission to read it, do not
     // send the bypass header either: governance-locked versions are then reported.

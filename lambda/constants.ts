@@ -14,8 +14,14 @@ export const DEFAULT_LIST_CONCURRENCY = 16;
 export const DEFAULT_MAX_PASSES = 5;
 /** How many failures a result lists (all are counted). */
 export const MAX_REPORTED_ERRORS = 100;
-/** Attempts for a key or request that failed with a transient error. */
-export const MAX_TRANSIENT_ATTEMPTS = 6;
+/**
+ * Attempts, the first included, for an S3 call or a key that failed with a
+ * transient error (retry-policy.ts). With the backoff below, the retries of
+ * one call wait up to 11.3 s in all (5.7 s on average): enough to ride out a
+ * burst of 500s or a dropped connection, short enough for a stuck call to be
+ * reported while the run still has time.
+ */
+export const MAX_TRANSIENT_ATTEMPTS = 8;
 /** Backoff of transient retries: base, cap (ms). Full jitter. */
 export const RETRY_BASE_MS = 100;
 export const RETRY_CAP_MS = 5_000;

@@ -1,5 +1,5 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import { backoffMs, sleep } from './backoff';
+import { sleep } from './backoff';
 import { BatchDeleter } from './batch-deleter';
 import { CurrentMarkerGuard } from './current-marker-guard';
 import { inspectBucket } from './bucket-preflight';
@@ -10,7 +10,6 @@ import {
   MAX_KEYS_PER_DELETE,
   MAX_REPORTED_ERRORS,
   MAX_SHARDS,
-  MAX_TRANSIENT_ATTEMPTS,
   PROGRESS_INTERVAL_MS,
 } from './constants';
 import { decodeEntry, encodeEntry, type EncodedEntry } from './entry-codec';
@@ -18,9 +17,10 @@ import { discoverBoundaries, rangesFromBoundaries, thinBoundaries } from './key-
 import { explainLockFailures } from './lock-reasons';
 import type { PurgeCounts, PurgeOptions, PurgeResult, ResumeToken } from './purge-types';
 import { RateController } from './rate-controller';
-import { isNoSuchBucket, isThrottle, isTransient } from './s3-errors';
+import { decideRetry, faultKind } from './retry-policy';
+import { errorCode, errorMessage, isNoSuchBucket } from './s3-errors';
 import { selectAll } from './select-all';
-import type { DeleteFailure, SelectorFactory, VersionEntry } from './types';
+import type { DeleteFailure, SelectorFactory, TransientFault, VersionEntry } from './types';
 import { listVersionPage, type KeyRange, type ListCursor, type VersionPage } from './version-listing';
 
 /**
@@ -96,6 +96,8 @@ class PurgeRun {
   private passStart: { listed: number; deleted: number };
   private throttled = 0;
   private capReached = false;
+  /** The transient fault the run gave up on; it stops the run like a deadline. */
+  private fault: TransientFault | null = null;
   private readonly rates = new Map<string, RateController>();
   private readonly stopListingAt: number;
   private readonly hardStopAt: number;
@@ -130,7 +132,8 @@ class PurgeRun {
         passState ??= { streams: await this.planPass(), pending: [] };
         const outcome = await this.runPass(passState, bypass);
         if (outcome.stopped) {
-          if (this.capReached) break;
+          // At the cap the run is complete, unless a fault left selected entries unsent: those go in the token.
+          if (this.capReached && this.fault === null) break;
           return await this.finish(facts.objectLockEnabled, bypass, outcome.state);
         }
         passState = null;
@@ -201,7 +204,7 @@ class PurgeRun {
   }
 
   private listingStopped(): boolean {
-    return this.capReached || Date.now() >= this.stopListingAt || this.o.signal?.aborted === true;
+    return this.capReached || this.fault !== null || Date.now() >= this.stopListingAt || this.o.signal?.aborted === true;
   }
 
   private async runPass(state: PassState, bypass: boolean): Promise<{ stopped: boolean; state: PassState }> {
@@ -215,6 +218,7 @@ class PurgeRun {
       onDeleted: (e) => this.countDeleted(e),
       onFailed: (f) => this.countFailed(f),
       onThrottled: () => this.throttled++,
+      onFault: (f) => (this.fault ??= f),
     });
     const pendingRate = new RateController();
     const pending = state.pending.map(decodeEntry);
@@ -337,8 +341,9 @@ class PurgeRun {
 
   /**
    * Lists a page, retrying throttles until the run stops and other transient
-   * errors a few times. Null: the bucket is gone. 'stopped': the run stopped
-   * while retrying, so the stream keeps its position for the resume token.
+   * errors as the retry policy allows. Null: the bucket is gone. 'stopped':
+   * the run stopped while retrying, or the policy gave up (the run then stops
+   * with the fault), so the stream keeps its position for the resume token.
    */
   private async listWithRetries(range: KeyRange, cursor: ListCursor): Promise<VersionPage | null | 'stopped'> {
     let transient = 0;
@@ -348,17 +353,23 @@ class PurgeRun {
         return await listVersionPage(this.client, this.o.bucket, range, cursor);
       } catch (err) {
         if (isNoSuchBucket(err)) return null;
-        if (isTransient(err) && this.listingStopped()) return 'stopped';
-        if (isThrottle(err)) {
-          this.throttled++;
-          await sleep(backoffMs(++throttles, 200, 5_000), this.o.signal);
+        const kind = faultKind(err);
+        if (kind !== 'final' && this.listingStopped()) return 'stopped';
+        if (kind === 'throttle') this.throttled++;
+        const attempt = kind === 'throttle' ? ++throttles : ++transient;
+        const next = decideRetry(kind, attempt, { deadline: this.stopListingAt, unboundedThrottles: true });
+        if (next.retry) {
+          await sleep(next.delayMs, this.o.signal);
           continue;
         }
-        if (isTransient(err) && ++transient < MAX_TRANSIENT_ATTEMPTS) {
-          await sleep(backoffMs(transient), this.o.signal);
-          continue;
+        if (next.why === 'final') throw err;
+        if (next.why === 'attempts') {
+          this.fault ??= { operation: 'ListObjectVersions', code: errorCode(err), message: errorMessage(err) };
+        } else {
+          // No time for another attempt: wait for the stop rather than spin.
+          await sleep(this.stopListingAt - Date.now(), this.o.signal);
         }
-        throw err;
+        return 'stopped';
       }
     }
   }
@@ -421,6 +432,7 @@ class PurgeRun {
       capReached: this.capReached,
       throttled: this.throttled,
       passes: this.pass,
+      fault: this.fault,
     };
   }
 }

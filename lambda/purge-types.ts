@@ -1,5 +1,5 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { DeleteFailure, SelectorFactory } from './types';
+import type { DeleteFailure, SelectorFactory, TransientFault } from './types';
 
 /** What a run is for: teardown of every version, or retention cleanup. */
 export type PurgeMode = 'purge' | 'retain';
@@ -110,4 +110,10 @@ export interface PurgeResult extends PurgeCounts {
   readonly throttled: number;
   /** Passes run (purge mode). */
   readonly passes: number;
+  /**
+   * The transient fault the run gave up on after retrying it (see
+   * retry-policy.ts), or null. The run stopped cleanly there: `resumeToken`
+   * continues it.
+   */
+  readonly fault: TransientFault | null;
 }

@@ -1,5 +1,4 @@
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { backoffMs, sleep } from './backoff';
 import { type PrefixTotals, topLevelPrefix } from './prefix-report';
 import type {
   RetentionReportProgress,
@@ -7,7 +6,6 @@ import type {
   RetentionSampleEntry,
   RetentionTallySnapshot,
 } from './retention-contract';
-import { isTransient } from './s3-errors';
 import type { VersionEntry } from './types';
 
 /** Most top-level prefixes tallied one by one; the rest are folded into {@link OTHER_PREFIXES}. */
@@ -18,8 +16,6 @@ export const OTHER_PREFIXES = '(other prefixes)';
 export const SAMPLE_SIZE = 20;
 /** Most selected entries a dry-run report lists, over the whole run. */
 export const MAX_REPORT_ENTRIES = 10_000;
-/** Attempts to write one report object. */
-const MAX_REPORT_WRITE_ATTEMPTS = 4;
 
 const noTotals = (): PrefixTotals => ({ versions: 0, deleteMarkers: 0, bytes: 0 });
 
@@ -126,15 +122,7 @@ export class ReportEntryCollector {
   }
 }
 
-/** PUTs one report object, retrying transient errors (the engine's client does not retry). */
+/** PUTs one report object. The client retries transient errors (s3-client.ts). */
 export async function putReportObject(s3: S3Client, bucket: string, key: string, body: string, contentType: string): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }));
-      return;
-    } catch (err) {
-      if (!isTransient(err) || attempt >= MAX_REPORT_WRITE_ATTEMPTS) throw err;
-      await sleep(backoffMs(attempt, 200, 2_000));
-    }
-  }
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }));
 }

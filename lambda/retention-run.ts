@@ -343,6 +343,7 @@ async function runRetention(
       deleted: result.deleted,
       deleteMarkersDeleted: result.deleteMarkersDeleted,
       failed: result.failed,
+      fault: result.fault,
     });
     return { kind: 'continued', invocation: next.state.invocation };
   }

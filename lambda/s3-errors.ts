@@ -11,10 +11,14 @@ interface SdkErrorShape {
 
 const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND', 'TimeoutError', 'RequestTimeout', 'NetworkingError', 'AbortError_socket']);
 
-/** The S3 error code of an SDK error (`NoSuchBucket`, `SlowDown`, …), or its name. */
+/**
+ * The S3 error code of an SDK error (`NoSuchBucket`, `SlowDown`, …), or its
+ * name, or a network error's code (`ECONNRESET`; Node names those `Error`).
+ */
 export function errorCode(err: unknown): string {
   const e = (err ?? {}) as SdkErrorShape;
-  return e.Code ?? e.name ?? e.code ?? 'UnknownError';
+  const name = e.name === 'Error' && typeof e.code === 'string' ? undefined : e.name;
+  return e.Code ?? name ?? e.code ?? 'UnknownError';
 }
 
 /** HTTP status of an SDK error, when the server answered. */
@@ -34,12 +38,16 @@ export function isThrottle(err: unknown): boolean {
   return THROTTLE_CODES.has(errorCode(err)) || httpStatus(err) === 503;
 }
 
-/** True for errors worth retrying: throttling, 5xx, timeouts and dropped connections. */
+/**
+ * True for errors worth retrying: throttling, 5xx (but 501 NotImplemented, a
+ * store's lasting answer), timeouts and dropped connections.
+ */
 export function isTransient(err: unknown): boolean {
   if (isThrottle(err)) return true;
-  const status = httpStatus(err);
-  if (status !== undefined && status >= 500) return true;
   const code = errorCode(err);
+  if (code === 'NotImplemented') return false;
+  const status = httpStatus(err);
+  if (status !== undefined && status >= 500 && status !== 501) return true;
   if (code === 'InternalError' || code === 'ServiceUnavailable' || NETWORK_CODES.has(code)) return true;
   const sys = (err as { code?: string } | undefined)?.code;
   return sys !== undefined && NETWORK_CODES.has(sys);

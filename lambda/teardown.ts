@@ -349,6 +349,7 @@ async function purgeSlice(
     throttled: result.throttled,
     durationMs: result.durationMs,
     complete: result.resumeToken === null,
+    fault: result.fault,
   };
   deps.logger.info('Purge slice finished', summary);
 

@@ -41,3 +41,15 @@ export interface DeleteFailure {
   readonly code: string;
   readonly message: string;
 }
+
+/**
+ * A transient fault (500, reset, timeout, …) that a run gave up on after
+ * retrying it as the retry policy allows. The run stopped there cleanly:
+ * what it did not get to is in its resume token.
+ */
+export interface TransientFault {
+  /** The S3 operation that kept failing, e.g. `DeleteObjects`. */
+  readonly operation: string;
+  readonly code: string;
+  readonly message: string;
+}

@@ -1,6 +1,7 @@
 import { ListObjectVersionsCommand, type ListObjectVersionsCommandOutput, type S3Client } from '@aws-sdk/client-s3';
 import { MAX_KEYS_PER_LIST } from './constants';
 import { compareKeys } from './key-order';
+import { retriedByCaller } from './s3-retries';
 import type { VersionEntry } from './types';
 
 /** Where a listing continues from (S3's KeyMarker / VersionIdMarker). */
@@ -86,14 +87,14 @@ export async function listVersionPage(
 ): Promise<VersionPage> {
   const keyMarker = cursor.keyMarker ?? range.after;
   const output = await client.send(
-    new ListObjectVersionsCommand({
+    retriedByCaller(new ListObjectVersionsCommand({
       Bucket: bucket,
       Prefix: range.prefix || undefined,
       KeyMarker: keyMarker,
       VersionIdMarker: cursor.keyMarker !== undefined ? cursor.versionIdMarker : undefined,
       MaxKeys: MAX_KEYS_PER_LIST,
       EncodingType: 'url',
-    }),
+    })),
     { abortSignal },
   );
   let entries = mergePageEntries(output);

@@ -16,7 +16,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { BatchDeleter, type BatchDeleterOptions } from '../lambda/batch-deleter';
 import { MAX_TRANSIENT_ATTEMPTS } from '../lambda/constants';
 import { RateController } from '../lambda/rate-controller';
-import type { DeleteFailure, VersionEntry } from '../lambda/types';
+import type { DeleteFailure, TransientFault, VersionEntry } from '../lambda/types';
 
 const s3 = mockClient(S3Client);
 
@@ -43,6 +43,7 @@ interface Harness {
   readonly deleter: BatchDeleter;
   readonly deleted: VersionEntry[];
   readonly failed: DeleteFailure[];
+  readonly faults: TransientFault[];
   throttled: number;
   /** Submits the batches one after the other, as the engine does, then drains. */
   run(batches: VersionEntry[][], rate?: RateController): Promise<void>;
@@ -52,6 +53,7 @@ function harness(client: S3Client, overrides: Partial<BatchDeleterOptions> = {})
   const h: Harness = {
     deleted: [],
     failed: [],
+    faults: [],
     throttled: 0,
     deleter: new BatchDeleter({
       client,
@@ -62,6 +64,7 @@ function harness(client: S3Client, overrides: Partial<BatchDeleterOptions> = {})
       onDeleted: (e) => h.deleted.push(e),
       onFailed: (f) => h.failed.push(f),
       onThrottled: () => h.throttled++,
+      onFault: (f) => h.faults.push(f),
       ...overrides,
     }),
     async run(batches, rate = fastRate()) {
@@ -147,7 +150,7 @@ describe('BatchDeleter: per-key errors inside a 200 answer', () => {
   });
 
   it.each(['InternalError', 'SlowDown', 'ServiceUnavailable'])(
-    'sends a key that keeps failing with %s at most MAX_TRANSIENT_ATTEMPTS times, then reports it with that code',
+    'sends a key that keeps failing with %s at most MAX_TRANSIENT_ATTEMPTS times, then leaves it pending and reports the fault',
     async (code) => {
       // GIVEN a key that fails with a transient code on every attempt, next to keys that succeed
       const batch = [entry('ok-1'), entry('stuck'), entry('ok-2')];
@@ -165,8 +168,11 @@ describe('BatchDeleter: per-key errors inside a 200 answer', () => {
       expect(inputs).toHaveLength(MAX_TRANSIENT_ATTEMPTS);
       expect(sentIds(inputs[0])).toEqual(ids(batch));
       for (const input of inputs.slice(1)) expect(sentIds(input)).toEqual(ids([batch[1]]));
-      // AND the stuck key is reported with the last code, the others deleted once
-      expect(h.failed).toEqual([{ key: 'stuck', versionId: batch[1].versionId, code, message: `${code} message` }]);
+      // AND the stuck key is left pending for a resume token, not reported as failed: S3 never said it cannot be deleted
+      expect(h.failed).toEqual([]);
+      expect(ids(h.deleter.pending)).toEqual(ids([batch[1]]));
+      expect(h.faults).toEqual([{ operation: 'DeleteObjects (per key)', code, message: `${code} message` }]);
+      // AND the others are deleted once
       expect(ids(h.deleted).sort()).toEqual(ids([batch[0], batch[2]]).sort());
       // AND a per-key SlowDown counts as throttling (and only SlowDown does)
       const expectedThrottles = code === 'SlowDown' ? MAX_TRANSIENT_ATTEMPTS : 0;
@@ -271,7 +277,7 @@ describe('BatchDeleter: whole-request errors', () => {
     expect(ids(h.deleted).sort()).toEqual(ids(batch).sort());
   });
 
-  it('retries a whole-request 500 InternalError a bounded number of times, then reports every key of the batch', async () => {
+  it('retries a whole-request 500 InternalError a bounded number of times, then leaves the batch pending and reports the fault', async () => {
     // GIVEN DeleteObjects always answers 500 InternalError
     const batch = [entry('a'), entry('b')];
     s3.on(DeleteObjectsCommand).rejects(s3Error('InternalError', 500, 'We encountered an internal error.'));
@@ -280,9 +286,11 @@ describe('BatchDeleter: whole-request errors', () => {
     // WHEN the batch is deleted
     await h.run([batch]);
 
-    // THEN it tried MAX_TRANSIENT_ATTEMPTS times and reports both keys with the code
+    // THEN it tried MAX_TRANSIENT_ATTEMPTS times, then left both keys pending and reported the fault once
     expect(s3.commandCalls(DeleteObjectsCommand)).toHaveLength(MAX_TRANSIENT_ATTEMPTS);
-    expect(h.failed).toEqual(batch.map((e) => ({ key: e.key, versionId: e.versionId, code: 'InternalError', message: 'We encountered an internal error.' })));
+    expect(h.failed).toEqual([]);
+    expect(ids(h.deleter.pending)).toEqual(ids(batch));
+    expect(h.faults).toEqual([{ operation: 'DeleteObjects', code: 'InternalError', message: 'We encountered an internal error.' }]);
     expect(h.deleted).toEqual([]);
     expect(h.throttled).toBe(0);
   });

@@ -336,20 +336,74 @@ describe('purgeBucket: listing errors', () => {
     expect(s3.commandCalls(DeleteObjectsCommand)).toHaveLength(0);
   });
 
-  it('gives up on a listing that keeps failing with 500 InternalError after MAX_TRANSIENT_ATTEMPTS attempts', async () => {
-    // GIVEN ListObjectVersions always answers 500 InternalError
+  it('stops with the fault and a resume token when a listing keeps failing with 500 InternalError, and the token then purges everything', async () => {
+    // GIVEN ListObjectVersions answers 500 InternalError to its first MAX_TRANSIENT_ATTEMPTS requests
     const bucket = new FakeBucket().add('a', 3);
-    bucket.beforeList = () => {
-      throw s3Error('InternalError', 500, 'We encountered an internal error.');
+    bucket.beforeList = (_input, call) => {
+      if (call <= MAX_TRANSIENT_ATTEMPTS) throw s3Error('InternalError', 500, 'We encountered an internal error.');
     };
     serve(bucket);
 
     // WHEN the bucket is purged
-    const run = purge();
+    const first = await purge();
 
-    // THEN it rejects after a bounded number of attempts
-    await expect(run).rejects.toMatchObject({ name: 'InternalError' });
+    // THEN it tried a bounded number of times, then stopped cleanly, naming the fault, having deleted nothing
     expect(bucket.listCalls).toBe(MAX_TRANSIENT_ATTEMPTS);
+    expect(first).toMatchObject({
+      deleted: 0,
+      failed: 0,
+      fault: { operation: 'ListObjectVersions', code: 'InternalError', message: 'We encountered an internal error.' },
+    });
+    expect(first.resumeToken).not.toBeNull();
+    expect(bucket.live()).toHaveLength(3);
+
+    // WHEN the run is resumed with its token (S3 has recovered)
+    const second = await purge({ resumeToken: first.resumeToken });
+
+    // THEN it finishes: everything deleted once, no fault
+    expect(second).toMatchObject({ deleted: 3, failed: 0, fault: null, resumeToken: null });
+    expect(bucket.live()).toEqual([]);
+  });
+
+  it('keeps a batch whose DeleteObjects keeps failing with 500 in the resume token, not as failures, and the token deletes it once', async () => {
+    // GIVEN DeleteObjects answers 500 InternalError to its first MAX_TRANSIENT_ATTEMPTS requests
+    const bucket = new FakeBucket().add('a', 2).add('b', 2);
+    bucket.beforeDeleteObjects = (_input, call) => {
+      if (call <= MAX_TRANSIENT_ATTEMPTS) throw s3Error('InternalError', 500, 'We encountered an internal error.');
+    };
+    serve(bucket);
+
+    // WHEN the bucket is purged
+    const first = await purge();
+
+    // THEN the run stopped with the fault, reported no failed version, and deleted nothing
+    expect(bucket.deleteObjectsCalls).toBe(MAX_TRANSIENT_ATTEMPTS);
+    expect(first).toMatchObject({ deleted: 0, failed: 0, errors: [], fault: { operation: 'DeleteObjects', code: 'InternalError' } });
+    expect(first.resumeToken).not.toBeNull();
+    expect(bucket.live()).toHaveLength(4);
+
+    // WHEN the run is resumed with its token
+    const second = await purge({ resumeToken: first.resumeToken });
+
+    // THEN every version is deleted and counted exactly once
+    expect(second).toMatchObject({ deleted: 4, failed: 0, fault: null, resumeToken: null });
+    expect(bucket.live()).toEqual([]);
+  });
+
+  it('retries a listing whose connection was reset and finishes without a fault', async () => {
+    // GIVEN the first listing request's connection is reset (as Node reports it: name Error, code ECONNRESET)
+    const bucket = new FakeBucket().add('a', 3);
+    bucket.beforeList = (_input, call) => {
+      if (call === 1) throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+    };
+    serve(bucket);
+
+    // WHEN the bucket is purged
+    const result = await purge();
+
+    // THEN it got through on a retry and deleted everything
+    expect(result).toMatchObject({ deleted: 3, failed: 0, fault: null, resumeToken: null });
+    expect(bucket.live()).toEqual([]);
   });
 });
 
@@ -487,6 +541,29 @@ describe('purgeBucket: stopping and resuming', () => {
     // THEN exactly four were selected and deleted, the run says the cap stopped it, and it is not resumable
     expect(result).toMatchObject({ selected: 4, deleted: 4, capReached: true, resumeToken: null });
     expect(sentForDeletion()).toHaveLength(4);
+    expect(bucket.live()).toHaveLength(6);
+  });
+
+  it('at maxDeletions, keeps the entries a fault left unsent in a resume token, and the token deletes only them', async () => {
+    // GIVEN ten versions, a cap of four, and DeleteObjects failing with 500 until the retry policy gives up
+    const bucket = new FakeBucket().add('a', 4).add('b', 6);
+    bucket.beforeDeleteObjects = (_input, call) => {
+      if (call <= MAX_TRANSIENT_ATTEMPTS) throw s3Error('InternalError', 500, 'We encountered an internal error.');
+    };
+    serve(bucket);
+
+    // WHEN a capped run meets the fault
+    const first = await purge({ maxDeletions: 4 });
+
+    // THEN it reached the cap but names the fault and keeps a token, having deleted nothing
+    expect(first).toMatchObject({ selected: 4, deleted: 0, failed: 0, capReached: true, fault: { operation: 'DeleteObjects' } });
+    expect(first.resumeToken).not.toBeNull();
+
+    // WHEN the token is passed back
+    const second = await purge({ maxDeletions: 4, resumeToken: first.resumeToken });
+
+    // THEN the four selected versions are deleted, and no more
+    expect(second).toMatchObject({ selected: 4, deleted: 4, capReached: true, fault: null, resumeToken: null });
     expect(bucket.live()).toHaveLength(6);
   });
 });

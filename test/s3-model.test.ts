@@ -12,6 +12,7 @@ import {
   type ListObjectVersionsCommandOutput,
 } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
+import { request } from 'node:http';
 import { Readable } from 'node:stream';
 import { INSTANT_CONFIG, startModelServer, type ModelServer } from '../bench/s3-model';
 import { listVersions } from '../bench/s3-model/list-versions';
@@ -451,6 +452,125 @@ describe('S3 model admin API and CLI', () => {
     expect(seeds).toEqual([{ bucket: 'cli-seed', keys: 5 }]);
     expect(() => parseArguments(['--rate', 'fast'])).toThrow(/non-negative number/);
     expect(() => parseArguments(['--bogus'])).toThrow(/unknown argument/);
+  });
+
+  it('parses the fault injection flags', () => {
+    const { options } = parseArguments(['--internal-error-rate', '0.05', '--connection-reset-rate', '0.01', '--key-error-rate', '0.05', '--fault-seed', '42']);
+    expect(options).toEqual({ internalErrorRate: 0.05, connectionResetRate: 0.01, keyErrorRate: 0.05, faultSeed: 42 });
+  });
+});
+
+/** One raw HTTP request: the status, or the network error code when the connection was dropped. */
+function rawRequest(endpoint: string, method: string, path: string, body?: string): Promise<{ status?: number; error?: string; body: string }> {
+  return new Promise((resolve) => {
+    const req = request(`${endpoint}${path}`, { method }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => resolve({ status: res.statusCode, body: text }));
+    });
+    req.on('error', (err: NodeJS.ErrnoException) => resolve({ error: err.code ?? err.message, body: '' }));
+    req.end(body);
+  });
+}
+
+describe('S3 model fault injection', () => {
+  let server: ModelServer;
+
+  beforeEach(async () => {
+    server = await startModelServer({ ...INSTANT_CONFIG });
+  });
+
+  afterEach(async () => server.stop());
+
+  it('answers the configured fraction of S3 requests 500 InternalError, before applying them, and never the admin API', async () => {
+    // GIVEN every request is to fail
+    server.seed({ bucket: 'f500', keys: 1 });
+    server.configure({ internalErrorRate: 1 });
+
+    // WHEN a version is deleted and the stats are read
+    const answer = await rawRequest(server.endpoint, 'DELETE', '/f500/obj-000000');
+    const stats = await rawRequest(server.endpoint, 'GET', '/__model/stats');
+
+    // THEN S3 said InternalError and nothing changed; the admin API answered normally
+    expect(answer.status).toBe(500);
+    expect(answer.body).toContain('<Code>InternalError</Code>');
+    expect(stats.status).toBe(200);
+    expect(server.stats().buckets.f500.versionsRemaining).toBe(1);
+    expect(server.stats().faultsInjected).toEqual({ internalErrors: 1, connectionResets: 0, keyInternalErrors: 0 });
+    expect(server.stats().errorsByCode.InternalError).toBe(1);
+  });
+
+  it('drops the connection of the configured fraction of requests, some before applying them and some after', async () => {
+    // GIVEN every connection is to be reset
+    await rawRequest(server.endpoint, 'PUT', '/freset');
+    server.configure({ connectionResetRate: 1 });
+
+    // WHEN 100 PutObject requests are sent
+    const answers = [];
+    for (let i = 0; i < 100; i++) answers.push(await rawRequest(server.endpoint, 'PUT', `/freset/k${i}`, 'x'));
+
+    // THEN no request got an answer: every one saw the connection reset
+    expect(new Set(answers.map((a) => a.error))).toEqual(new Set(['ECONNRESET']));
+    expect(server.stats().faultsInjected.connectionResets).toBe(100);
+    // AND some were applied before their answer was lost, some were not
+    const applied = server.stats().buckets.freset.keys;
+    expect(applied).toBeGreaterThan(20);
+    expect(applied).toBeLessThan(80);
+  });
+
+  it('answers the configured fraction of keys inside a DeleteObjects InternalError in a 200, and deletes only the others', async () => {
+    // GIVEN 200 versions and half of the keys to fail
+    server.seed({ bucket: 'fkeys', keys: 200, prefixes: 0 });
+    server.configure({ keyErrorRate: 0.5 });
+    const s3 = clientFor(server);
+    const listed = await s3.send(new ListObjectVersionsCommand({ Bucket: 'fkeys' }));
+
+    // WHEN all of them are deleted in one request
+    const out = await s3.send(
+      new DeleteObjectsCommand({ Bucket: 'fkeys', Delete: { Objects: (listed.Versions ?? []).map((v) => ({ Key: v.Key, VersionId: v.VersionId })) } }),
+    );
+    s3.destroy();
+
+    // THEN the answer is a 200 whose errors are InternalError, and exactly the failed keys are still there
+    const errors = out.Errors ?? [];
+    expect(out.$metadata.httpStatusCode).toBe(200);
+    expect(errors.length).toBeGreaterThan(60);
+    expect(errors.length).toBeLessThan(140);
+    expect(new Set(errors.map((e) => e.Code))).toEqual(new Set(['InternalError']));
+    expect(server.stats().faultsInjected.keyInternalErrors).toBe(errors.length);
+    expect(server.stats().buckets.fkeys.objectVersions).toBe(errors.length);
+    expect((out.Deleted ?? []).length).toBe(200 - errors.length);
+  });
+
+  it('draws the same faults from the same seed, and other faults from another seed', async () => {
+    // GIVEN 30% of requests fail
+    server.seed({ bucket: 'fseed', keys: 1 });
+    const pattern = async (): Promise<string> => {
+      let out = '';
+      for (let i = 0; i < 60; i++) out += (await rawRequest(server.endpoint, 'GET', '/fseed?versioning')).status === 500 ? 'x' : '.';
+      return out;
+    };
+
+    // WHEN the same 60 requests are sent after a reset with seed 7, twice, then with seed 8
+    server.configure({ internalErrorRate: 0.3, faultSeed: 7 });
+    const first = await pattern();
+    server.reset();
+    server.seed({ bucket: 'fseed', keys: 1 });
+    const again = await pattern();
+    server.configure({ faultSeed: 8 });
+    const other = await pattern();
+
+    // THEN the sequence repeats with its seed and differs with another
+    expect(again).toBe(first);
+    expect(other).not.toBe(first);
+    expect(first).toMatch(/x/);
+    expect(first).toMatch(/\./);
+  });
+
+  it('rejects fault rates outside 0 to 1', () => {
+    expect(() => server.configure({ keyErrorRate: 1.5 })).toThrow(/fraction from 0 to 1/);
+    expect(() => server.configure({ internalErrorRate: -0.1 })).toThrow(/non-negative/);
   });
 });
 

@@ -1,3 +1,4 @@
+import type { FaultCounts } from '../s3-model/fault-injector';
 import type { ContenderId, Scenario } from './scenarios';
 
 /** One contender's run in one scenario. */
@@ -35,6 +36,8 @@ export interface Row {
   readonly failed?: number;
   readonly reported?: number;
   readonly measuredWith: string;
+  /** Faults the model injected during the run (fault storm scenarios). */
+  readonly faultsInjected: FaultCounts;
   readonly problems: string[];
 }
 
@@ -98,6 +101,30 @@ export function resultsTable(scenarios: readonly Scenario[], rows: readonly Row[
         `| ${scenario.id} | ${row.label} | ${count(row.seeded)} | ${f1(row.seconds)} | ${f0(row.versionsPerSecond)} | ${ratioText(row, rows)} | ${ceilingText(row)} | ${f0(row.slowDown503)} | ${f1(row.throttledPercent)}% of ${f0(row.requests)} | ${f0(row.peakRssMb)} | ${f0(row.cpuMsPer1kKeys)} | ${leftText(row)} |`,
       );
     }
+  }
+  return lines.join('\n');
+}
+
+/**
+ * Fault storms: the engine's throughput under injected faults as a ratio to
+ * the same scenario without faults, in the same run.
+ */
+export function stormTable(scenarios: readonly Scenario[], rows: readonly Row[]): string {
+  const storms = scenarios.filter((s) => s.calm !== undefined);
+  if (storms.length === 0) return 'No fault storm scenario in this selection.';
+  const lines = [
+    '| Storm scenario | Calm scenario | Versions/s in the storm | Versions/s calm | Storm ÷ calm | 500s injected | Resets injected | Per-key errors injected | Requests | Left | Exit |',
+    '|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
+  ];
+  for (const s of storms) {
+    const storm = rows.find((r) => r.scenario === s.id && r.contender === 'engine');
+    const calm = rows.find((r) => r.scenario === s.calm && r.contender === 'engine');
+    if (!storm) continue;
+    const ratio = calm && calm.versionsPerSecond > 0 ? `**${f2(storm.versionsPerSecond / calm.versionsPerSecond)}**` : 'n/a (calm run missing)';
+    const f = storm.faultsInjected;
+    lines.push(
+      `| ${s.id} | ${s.calm} | ${f0(storm.versionsPerSecond)} | ${calm ? f0(calm.versionsPerSecond) : 'n/a'} | ${ratio} | ${f0(f.internalErrors)} | ${f0(f.connectionResets)} | ${f0(f.keyInternalErrors)} | ${f0(storm.requests)} | ${leftText(storm)} | ${storm.timedOut ? 'timeout' : (storm.exitCode ?? '')} |`,
+    );
   }
   return lines.join('\n');
 }

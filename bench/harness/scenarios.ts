@@ -19,10 +19,24 @@ export interface Scenario {
   readonly baseline: Shape;
   /** Which of issue #5's targets this scenario checks. */
   readonly target?: 'one-prefix' | 'many-prefixes';
+  /**
+   * A fault storm: the id of the same scenario without faults, run in the
+   * same bench run so that throughput can be compared (selected with it).
+   */
+  readonly calm?: string;
+  /** Only these contenders. @default - all chosen on the command line */
+  readonly contenders?: readonly ContenderId[];
 }
 
 /** Model settings of the "other model" scenarios: 60 ms per list page, 400 ms per 1,000-key DeleteObjects, 2,000 keys/s. */
 export const ALT_MODEL: Partial<ModelConfig> = { listLatencyMs: 60, deleteBaseMs: 150, deletePerKeyMs: 0.25, rate: 2000 };
+
+/**
+ * The fault storm of issue 16: 5% of requests answered 500 InternalError, 1%
+ * of connections reset, 5% of the keys inside each DeleteObjects answered
+ * InternalError in a 200. Fixed seed; on top of the default latency and throttling.
+ */
+export const STORM_MODEL: Partial<ModelConfig> = { internalErrorRate: 0.05, connectionResetRate: 0.01, keyErrorRate: 0.05, faultSeed: 16 };
 
 const flat = (keys: number, versionsPerKey: number, prefixes: number): Shape => ({ keys, versionsPerKey, prefixes });
 const hot = (hotKeyVersions: number, keys: number, versionsPerKey: number, prefixes: number): Shape => ({
@@ -65,6 +79,15 @@ export const FULL: readonly Scenario[] = [
   },
   { id: 'alt-1p-100k', title: 'other model: 1 prefix, 100k versions', model: ALT_MODEL, engine: flat(10_000, 10, 1), baseline: flat(10_000, 10, 1) },
   { id: 'alt-16p-1m', title: 'other model: 16 prefixes, 1M versions', model: ALT_MODEL, engine: flat(100_000, 10, 16), baseline: flat(10_000, 10, 16) },
+  {
+    id: '16p-100k-storm',
+    title: '16 prefixes, 100k versions, fault storm (5% 500s, 1% resets, 5% per-key errors)',
+    model: STORM_MODEL,
+    engine: flat(10_000, 10, 16),
+    baseline: flat(10_000, 10, 16),
+    calm: '16p-100k',
+    contenders: ['engine'],
+  },
 ];
 
 /** A smoke run of a few minutes: the same scenarios, small. */
@@ -86,6 +109,15 @@ export const QUICK: readonly Scenario[] = [
     baseline: flat(1_000, 10, 16),
   },
   { id: 'alt-1p-20k', title: 'other model: 1 prefix, 20k versions', model: ALT_MODEL, engine: flat(2_000, 10, 1), baseline: flat(1_000, 10, 1) },
+  {
+    id: '16p-50k-storm',
+    title: '16 prefixes, 50k versions, fault storm (5% 500s, 1% resets, 5% per-key errors)',
+    model: STORM_MODEL,
+    engine: flat(5_000, 10, 16),
+    baseline: flat(1_000, 10, 16),
+    calm: '16p-50k',
+    contenders: ['engine'],
+  },
 ];
 
 /** Versions a shape seeds (no delete markers are seeded). */
@@ -115,6 +147,10 @@ export function modelFlags(model: Partial<ModelConfig>): string[] {
     jitter: '--jitter',
     rate: '--rate',
     burstSeconds: '--burst-seconds',
+    internalErrorRate: '--internal-error-rate',
+    connectionResetRate: '--connection-reset-rate',
+    keyErrorRate: '--key-error-rate',
+    faultSeed: '--fault-seed',
   };
   const flags: string[] = [];
   for (const [field, value] of Object.entries(model)) {
@@ -125,13 +161,17 @@ export function modelFlags(model: Partial<ModelConfig>): string[] {
   return flags;
 }
 
-/** Matches ids against comma-separated patterns with `*` wildcards. */
+/**
+ * Matches ids against comma-separated patterns with `*` wildcards. A storm
+ * scenario brings its calm one along: its result is a ratio to it.
+ */
 export function selectScenarios(all: readonly Scenario[], patterns: readonly string[]): Scenario[] {
   if (patterns.length === 0) return [...all];
   const regexes = patterns.map((p) => new RegExp(`^${p.split('*').map(escapeRegExp).join('.*')}$`));
-  const chosen = all.filter((s) => regexes.some((r) => r.test(s.id)));
-  if (chosen.length === 0) throw new Error(`no scenario matches ${patterns.join(',')}; known: ${all.map((s) => s.id).join(', ')}`);
-  return chosen;
+  const matched = all.filter((s) => regexes.some((r) => r.test(s.id)));
+  if (matched.length === 0) throw new Error(`no scenario matches ${patterns.join(',')}; known: ${all.map((s) => s.id).join(', ')}`);
+  const wanted = new Set(matched.flatMap((s) => (s.calm ? [s.id, s.calm] : [s.id])));
+  return all.filter((s) => wanted.has(s.id));
 }
 
 function escapeRegExp(s: string): string {

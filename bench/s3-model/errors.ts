@@ -33,3 +33,5 @@ export const notImplemented = (what: string): S3Error =>
   new S3Error(501, 'NotImplemented', `A header or query you provided implies functionality that is not implemented: ${what}`);
 
 export const slowDown = (): S3Error => new S3Error(503, 'SlowDown', 'Please reduce your request rate.');
+
+export const internalError = (): S3Error => new S3Error(500, 'InternalError', 'We encountered an internal error. Please try again.');

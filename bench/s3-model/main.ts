@@ -2,6 +2,7 @@
  * CLI: node dist/bench/s3-model/main.js --port 0 [--list-latency-ms 120]
  *   [--delete-base-ms 200] [--delete-per-key-ms 0.25] [--other-latency-ms 20]
  *   [--rate 3500] [--burst-seconds 1] [--no-throttle] [--jitter 0.1]
+ *   [--internal-error-rate 0.05] [--connection-reset-rate 0.01] [--key-error-rate 0.05] [--fault-seed 1]
  *   [--seed '<SeedSpec JSON>']
  * Prints {"endpoint":"http://127.0.0.1:PORT"} on stdout once listening.
  */
@@ -20,6 +21,10 @@ const NUMERIC_FLAGS: Record<string, keyof ModelConfig | 'port'> = {
   '--jitter': 'jitter',
   '--rate': 'rate',
   '--burst-seconds': 'burstSeconds',
+  '--internal-error-rate': 'internalErrorRate',
+  '--connection-reset-rate': 'connectionResetRate',
+  '--key-error-rate': 'keyErrorRate',
+  '--fault-seed': 'faultSeed',
 };
 
 interface CliArguments {

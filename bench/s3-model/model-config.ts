@@ -1,3 +1,4 @@
+import type { FaultSettings } from './fault-injector';
 import { DEFAULT_LATENCY, type LatencySettings } from './latency';
 import type { ThrottleSettings } from './token-bucket';
 
@@ -19,6 +20,14 @@ export interface ModelConfig {
   readonly burstSeconds: number;
   /** --no-throttle sets this to false. */
   readonly throttle: boolean;
+  /** --internal-error-rate: fraction of requests answered 500 InternalError. */
+  readonly internalErrorRate: number;
+  /** --connection-reset-rate: fraction of requests whose connection is dropped without an answer. */
+  readonly connectionResetRate: number;
+  /** --key-error-rate: fraction of keys inside a DeleteObjects answered InternalError in its 200. */
+  readonly keyErrorRate: number;
+  /** --fault-seed: seed of the injected faults' random sequence. */
+  readonly faultSeed: number;
 }
 
 export const DEFAULT_CONFIG: ModelConfig = {
@@ -30,6 +39,10 @@ export const DEFAULT_CONFIG: ModelConfig = {
   rate: 3500,
   burstSeconds: 1,
   throttle: true,
+  internalErrorRate: 0,
+  connectionResetRate: 0,
+  keyErrorRate: 0,
+  faultSeed: 1,
 };
 
 /** No latency and no throttling: for functional tests. */
@@ -42,7 +55,8 @@ export const INSTANT_CONFIG: Partial<ModelConfig> = {
   throttle: false,
 };
 
-const NUMERIC_FIELDS = ['listLatencyMs', 'deleteBaseMs', 'deletePerKeyMs', 'otherLatencyMs', 'jitter', 'rate', 'burstSeconds'] as const;
+const FRACTION_FIELDS = ['internalErrorRate', 'connectionResetRate', 'keyErrorRate'] as const;
+const NUMERIC_FIELDS = ['listLatencyMs', 'deleteBaseMs', 'deletePerKeyMs', 'otherLatencyMs', 'jitter', 'rate', 'burstSeconds', 'faultSeed', ...FRACTION_FIELDS] as const;
 
 export class ConfigError extends Error {}
 
@@ -57,6 +71,7 @@ export function updateConfig(current: ModelConfig, patch: unknown): ModelConfig 
       next.throttle = value;
     } else if ((NUMERIC_FIELDS as readonly string[]).includes(name)) {
       if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new ConfigError(`${name} must be a non-negative number`);
+      if ((FRACTION_FIELDS as readonly string[]).includes(name) && value > 1) throw new ConfigError(`${name} must be a fraction from 0 to 1`);
       next[name] = value;
     } else {
       throw new ConfigError(`unknown config field ${name}`);
@@ -72,6 +87,15 @@ export function latencySettings(config: ModelConfig): LatencySettings {
     deletePerKeyMs: config.deletePerKeyMs,
     otherMs: config.otherLatencyMs,
     jitter: config.jitter,
+  };
+}
+
+export function faultSettings(config: ModelConfig): FaultSettings {
+  return {
+    internalErrorRate: config.internalErrorRate,
+    connectionResetRate: config.connectionResetRate,
+    keyErrorRate: config.keyErrorRate,
+    faultSeed: config.faultSeed,
   };
 }
 

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { S3Error, slowDown } from './errors';
+import { internalError, S3Error, slowDown } from './errors';
+import { FaultInjector } from './fault-injector';
 import { serviceDelay, type LatencyClass } from './latency';
-import { DEFAULT_CONFIG, latencySettings, throttleSettings, updateConfig, type ModelConfig } from './model-config';
+import { DEFAULT_CONFIG, faultSettings, latencySettings, throttleSettings, updateConfig, type ModelConfig } from './model-config';
 import { executeS3, type S3Response } from './operations';
 import { errorXml } from './response-xml';
 import { parseS3Request, type HttpInput, type S3Request } from './s3-request';
@@ -49,10 +50,12 @@ export class S3Model {
   private readonly stats = new RequestStats();
   private currentConfig: ModelConfig;
   private readonly throttle: PartitionThrottle;
+  private readonly faults: FaultInjector;
 
   constructor(config: Partial<ModelConfig> = {}) {
     this.currentConfig = updateConfig(DEFAULT_CONFIG, config);
     this.throttle = new PartitionThrottle(throttleSettings(this.currentConfig));
+    this.faults = new FaultInjector(faultSettings(this.currentConfig));
   }
 
   get config(): ModelConfig {
@@ -62,6 +65,7 @@ export class S3Model {
   configure(patch: unknown): ModelConfig {
     this.currentConfig = updateConfig(this.currentConfig, patch);
     this.throttle.configure(throttleSettings(this.currentConfig));
+    this.faults.configure(faultSettings(this.currentConfig));
     return this.currentConfig;
   }
 
@@ -70,14 +74,15 @@ export class S3Model {
   }
 
   statistics(): StatsSnapshot {
-    return this.stats.snapshot(this.store);
+    return { ...this.stats.snapshot(this.store), faultsInjected: this.faults.injected };
   }
 
-  /** Drops all buckets, counters and throttle state; keeps the configuration. */
+  /** Drops all buckets, counters and throttle state, and restarts the fault sequence; keeps the configuration. */
   reset(): void {
     this.store.reset();
     this.stats.reset();
     this.throttle.reset();
+    this.faults.reset();
   }
 
   async handle(input: HttpInput): Promise<S3Response> {
@@ -88,12 +93,16 @@ export class S3Model {
       const request = parseS3Request(input);
       parsed = true;
       this.stats.operation(request.op);
+      const fault = this.faults.forRequest();
+      if (fault === 'internal-error') throw internalError();
+      if (fault === 'reset-before') return { status: 0, headers: {}, resetConnection: true };
       const cost = throttleCost(request);
       if (cost && !this.throttle.tryTake(cost)) throw slowDown();
       if (request.op === 'DeleteObjects') this.stats.deleteObjectsAdmitted(request.objects.length);
       await serviceDelay(latencySettings(this.currentConfig), latencyClassOf(request));
       servedTime = true;
-      return executeS3(this.store, request);
+      const response = executeS3(this.store, request, () => this.faults.failKey());
+      return fault === 'reset-after' ? { ...response, resetConnection: true } : response;
     } catch (error) {
       if (!parsed) this.stats.operation('Unparsed');
       // Rejections (bad requests, 503s) still cost S3 a round trip.

@@ -23,6 +23,8 @@ export interface S3Response {
   readonly status: number;
   readonly headers: Record<string, string>;
   readonly body?: string;
+  /** Drop the connection instead of answering (an injected fault). */
+  readonly resetConnection?: boolean;
 }
 
 const xml = (body: string, status = 200): S3Response => ({ status, headers: { 'content-type': 'application/xml' }, body });
@@ -30,8 +32,12 @@ const empty = (status: number, headers: Record<string, string> = {}): S3Response
 
 const invalidVersionId = (versionId: string): S3Error => invalidArgument('Invalid version id specified', 'versionId', versionId);
 
-/** Performs one decoded S3 call against the store; throws S3Error for S3-level failures. */
-export function executeS3(store: ModelStore, request: S3Request): S3Response {
+/**
+ * Performs one decoded S3 call against the store; throws S3Error for S3-level
+ * failures. `failKey`, when given, picks DeleteObjects keys to answer
+ * InternalError (injected faults).
+ */
+export function executeS3(store: ModelStore, request: S3Request, failKey?: () => boolean): S3Response {
   switch (request.op) {
     case 'ListBuckets':
       return xml(listBucketsXml(store.allBuckets()));
@@ -88,7 +94,7 @@ export function executeS3(store: ModelStore, request: S3Request): S3Response {
     case 'ListObjects':
       return listObjectsV1(store.bucket(request.bucket), request);
     case 'DeleteObjects':
-      return deleteObjects(store.bucket(request.bucket), request.objects, request.quiet);
+      return deleteObjects(store.bucket(request.bucket), request.objects, request.quiet, failKey);
     case 'PutObject': {
       const bucket = store.bucket(request.bucket);
       const outcome = bucket.putObject(request.key, request.size, store.etags.idOf(request.etag));
@@ -110,8 +116,11 @@ function deleteObject(bucket: Bucket, key: string, versionId: string | undefined
   return empty(204, headers);
 }
 
-function deleteObjects(bucket: Bucket, objects: readonly ObjectIdentifier[], quiet: boolean): S3Response {
+function deleteObjects(bucket: Bucket, objects: readonly ObjectIdentifier[], quiet: boolean, failKey?: () => boolean): S3Response {
   const results = objects.map((object): DeleteResultEntry => {
+    if (failKey?.()) {
+      return { key: object.key, versionId: object.versionId, error: { code: 'InternalError', message: 'We encountered an internal error. Please try again.' } };
+    }
     if (object.versionId === undefined) {
       const outcome = bucket.deleteObject(object.key);
       return { key: object.key, deleteMarker: outcome.deleteMarker, deleteMarkerVersionId: outcome.versionId };

@@ -54,6 +54,11 @@ async function route(model: S3Model, req: IncomingMessage, res: ServerResponse):
   const response = path.startsWith(ADMIN_PREFIX)
     ? handleAdmin(model, method, path, body)
     : await model.handle({ method, url, headers: req.headers, body });
+  if (response.resetConnection) {
+    // An injected fault: the client sees the connection reset (ECONNRESET, "socket hang up").
+    req.socket.destroy();
+    return;
+  }
   send(res, response, method);
 }
 

@@ -1,3 +1,4 @@
+import type { FaultCounts } from './fault-injector';
 import type { ModelStore } from './store';
 
 export interface BucketStats {
@@ -24,6 +25,8 @@ export interface StatsSnapshot {
   readonly peakInFlight: number;
   readonly rssBytes: number;
   readonly heapUsedBytes: number;
+  /** Injected faults (500s are also in errorsByCode.InternalError). */
+  readonly faultsInjected: FaultCounts;
 }
 
 function increment(counts: Record<string, number>, name: string, by = 1): void {
@@ -69,7 +72,7 @@ export class RequestStats {
     this.peakInFlight = this.inFlight;
   }
 
-  snapshot(store: ModelStore): StatsSnapshot {
+  snapshot(store: ModelStore): Omit<StatsSnapshot, 'faultsInjected'> {
     const buckets: Record<string, BucketStats> = {};
     for (const b of store.allBuckets()) {
       buckets[b.name] = {

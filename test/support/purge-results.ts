@@ -19,6 +19,7 @@ export function purgeResult(partial: Partial<PurgeResult> = {}): PurgeResult {
     capReached: false,
     throttled: 0,
     passes: 1,
+    fault: null,
     ...partial,
   };
 }
