@@ -16,7 +16,9 @@ import { INSTANT_CONFIG, startModelServer, type ModelConfig, type ModelServer, t
 import type { CfnAnswer, CfnDeleteEvent } from '../lambda/cfn-response';
 import { handleEvent, type HandlerDeps } from '../lambda/handler';
 import { purgeBucket } from '../lambda/purge-engine';
-import { PURGE_TAG_KEY, PURGE_TAG_VALUE } from '../lambda/resource-contract';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { LocalCloudFormationApi } from '../bin/local-cloudformation';
+import { PURGE_TAG_KEY } from '../lambda/resource-contract';
 import { createS3Client } from '../lambda/s3-client';
 import { cliAsync, requireBuiltCli } from './support/cli';
 
@@ -33,6 +35,10 @@ interface Entry {
 }
 
 let server: ModelServer;
+/** Confirms each teardown's stack deletion, as CloudFormation's API would. */
+const cloudFormation = new LocalCloudFormationApi();
+/** The owner id the bucket's tag and the resource's properties share. */
+const OWNER = 'storm-owner';
 /** Reads the bucket while the model is calm: an independent check. */
 let reader: S3Client;
 /** Faults injected over each series of runs, by kind. */
@@ -41,12 +47,13 @@ const injected = new Map<string, { internalErrors: number; connectionResets: num
 beforeAll(async () => {
   requireBuiltCli();
   server = await startModelServer({ ...INSTANT_CONFIG });
+  await cloudFormation.start();
   reader = new S3Client({ endpoint: server.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
 });
 
 afterAll(async () => {
   reader.destroy();
-  await server.stop();
+  await Promise.all([server.stop(), cloudFormation.stop()]);
 });
 
 async function listAll(bucket: string): Promise<Entry[]> {
@@ -166,13 +173,19 @@ describe('Lambda teardown through a storm of 500s and per-key InternalErrors', (
       versionsPerKey: 2,
       prefixes: 4,
       deleteMarkerEvery: 10,
-      tags: { [PURGE_TAG_KEY]: PURGE_TAG_VALUE },
+      tags: { [PURGE_TAG_KEY]: OWNER },
       policy: JSON.stringify({ Version: '2012-10-17', Statement: [] }),
     });
     const answers: CfnAnswer[] = [];
     const s3 = createS3Client({ endpoint: server.endpoint, region: 'us-east-1' });
+    const event = teardownEvent(bucket, run);
+    cloudFormation.stacks.set(event.StackId, {
+      status: 'DELETE_IN_PROGRESS',
+      resources: new Map([['Purger', { physicalResourceId: event.PhysicalResourceId, resourceType: 'Custom::VersionPurger', resourceStatus: 'DELETE_IN_PROGRESS' }]]),
+    });
     const deps: HandlerDeps = {
       s3,
+      cloudFormation: new CloudFormationClient({ endpoint: cloudFormation.endpoint, region: 'us-east-1' }),
       purge: purgeBucket,
       invokeSelf: async () => {
         throw new Error('a slice of this size needs no continuation');
@@ -191,7 +204,7 @@ describe('Lambda teardown through a storm of 500s and per-key InternalErrors', (
     const before = server.stats();
     server.configure({ ...STORM, connectionResetRate: 0, faultSeed: 200 + run });
     try {
-      await handleEvent(teardownEvent(bucket, run), lambdaContext(), deps);
+      await handleEvent(event, lambdaContext(), deps);
     } finally {
       server.configure(CALM);
       s3.destroy();
@@ -263,11 +276,11 @@ function teardownEvent(bucket: string, run: number): CfnDeleteEvent {
     RequestType: 'Delete',
     ServiceToken: 'arn:aws:lambda:us-east-1:123456789012:function:f',
     ResponseURL: 'http://127.0.0.1/unused',
-    StackId: 'arn:aws:cloudformation:us-east-1:123456789012:stack/s/1',
+    StackId: `arn:aws:cloudformation:us-east-1:123456789012:stack/storm/${run}`,
     RequestId: `storm-${run}`,
     LogicalResourceId: 'Purger',
     ResourceType: 'Custom::VersionPurger',
-    ResourceProperties: { BucketName: bucket, ServiceTimeout: '600' },
+    ResourceProperties: { BucketName: bucket, OwnerId: OWNER, ServiceTimeout: '600' },
     PhysicalResourceId: `version-purger:${bucket}`,
   };
 }

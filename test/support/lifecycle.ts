@@ -179,7 +179,7 @@ export class LocalLambda {
   /** Deliver every payload a second time after the first run ended (at-least-once delivery). */
   public deliverTwice = false;
   /** Called before each invocation this endpoint starts. */
-  public beforeRun: ((payload: unknown) => void) | undefined;
+  public beforeRun: ((payload: unknown) => void | Promise<void>) | undefined;
   /** Errors thrown out of the handler (there must be none). */
   public readonly thrown: unknown[] = [];
 
@@ -211,7 +211,7 @@ export class LocalLambda {
   }
 
   private async run(payload: unknown): Promise<void> {
-    this.beforeRun?.(payload);
+    await this.beforeRun?.(payload);
     try {
       await this.handler()(payload, fakeContext(this.remainingMs));
     } catch (err) {
