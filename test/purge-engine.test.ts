@@ -5,9 +5,11 @@
  * proven against moto in purge-engine.integ.test.ts.
  *
  * The mock serves listings from a small in-memory bucket (FakeBucket) so that
- * markers, passes and resumption behave as on S3; like moto, a listing whose
- * VersionIdMarker names a deleted version ends early, which would expose a
- * page's last entry deleted before the next page was fetched.
+ * markers, passes and resumption behave as on S3. By default, like moto, a
+ * listing whose VersionIdMarker names a deleted version ends early, which
+ * would expose a page's last entry deleted before the next page was fetched;
+ * `{ markers: 's3' }` makes it carry on from the marker's position, as S3
+ * does, for tests of where a resumed run lists from.
  */
 import {
   DeleteObjectCommand,
@@ -70,7 +72,10 @@ class FakeBucket {
   /** Runs before each DeleteObjects answer; may throw or wait. */
   beforeDeleteObjects?: (input: DeleteObjectsCommandInput, call: number) => void | Promise<void>;
 
-  constructor(private readonly pageSize = 1000) {}
+  constructor(
+    private readonly pageSize = 1000,
+    private readonly options: { markers: 'moto' | 's3' } = { markers: 'moto' },
+  ) {}
 
   /** Adds `versions` versions of `key` (ids `key~1` oldest … `key~n` newest), optionally topped by a delete marker. */
   add(key: string, versions = 1, options: { marker?: boolean } = {}): this {
@@ -105,7 +110,7 @@ class FakeBucket {
       const marker = input.KeyMarker;
       const at = input.VersionIdMarker === undefined ? -1 : this.entries.findIndex((e) => e.key === marker && e.versionId === input.VersionIdMarker);
       // moto: a VersionIdMarker naming a deleted version ends the listing.
-      if (at >= 0 && this.entries[at].gone) return { IsTruncated: false, Versions: [], DeleteMarkers: [], $metadata: {} };
+      if (at >= 0 && this.entries[at].gone && this.options.markers === 'moto') return { IsTruncated: false, Versions: [], DeleteMarkers: [], $metadata: {} };
       start = at >= 0 ? at + 1 : this.entries.findIndex((e) => compareKeys(e.key, marker) > 0);
       if (start < 0) start = this.entries.length;
     }
@@ -377,9 +382,9 @@ describe('purgeBucket: stopping and resuming', () => {
     expect(bucket.live()).toEqual([]);
   });
 
-  it('starts no DeleteObjects after the deadline, and a resumed run continues from the listing markers with counts adding up', async () => {
+  it('starts no DeleteObjects after the deadline, and a resumed run lists again from before the first entry not deleted, counting each entry once', async () => {
     // GIVEN six keys listed two per page, and a clock that passes the deadline while page 2 is fetched
-    const bucket = new FakeBucket(2).add('k0').add('k1').add('k2').add('k3').add('k4').add('k5');
+    const bucket = new FakeBucket(2, { markers: 's3' }).add('k0').add('k1').add('k2').add('k3').add('k4').add('k5');
     serve(bucket);
     const clock = controllableClock();
     const deadline = Date.now() + 60_000;
@@ -396,29 +401,30 @@ describe('purgeBucket: stopping and resuming', () => {
 
     // THEN the run stopped after two pages with a token, and no DeleteObjects started after the deadline
     expect(first.resumeToken).not.toBeNull();
-    expect(first.listed).toBe(4);
     expect(bucket.listCalls).toBe(2);
     expect(deleteStartedAt.filter((t) => t >= deadline)).toEqual([]);
-    // (everything chosen so far was still waiting in the batch when the deadline passed: kept in the token)
-    expect(first.deleted).toBe(0);
+    // (everything chosen so far was still waiting in the batch when the deadline passed: nothing deleted)
+    expect(first).toMatchObject({ listed: 3, selected: 3, deleted: 0 });
     expect(bucket.live()).toHaveLength(6);
+    // AND the token holds no entry, only where to list again from: the start, since nothing was deleted
+    expect(first.resumeToken).toMatchObject({ counts: { listed: 0, selected: 0, deleted: 0 }, streams: [{ s: 0 }] });
+    expect(JSON.stringify(first.resumeToken)).not.toMatch(/k1~1/);
 
     // WHEN the run is resumed with the token
     s3.resetHistory();
     bucket.beforeList = undefined;
     const second = await purge({ resumeToken: JSON.parse(JSON.stringify(first.resumeToken)) });
 
-    // THEN its first listing continues from page 2's NextKeyMarker / NextVersionIdMarker (page 2 was k2, k3)
-    expect(listInputs()[0]).toMatchObject({ KeyMarker: 'k3', VersionIdMarker: 'k3~1' });
-    // AND the counts of both runs add up to the bucket, each version sent for deletion once
-    expect(second).toMatchObject({ listed: 6, deleted: 6, failed: 0, resumeToken: null });
+    // THEN it lists from the start, and the totals are those of one uninterrupted run, each version sent once
+    expect(listInputs()[0].KeyMarker).toBeUndefined();
+    expect(second).toMatchObject({ listed: 6, selected: 6, deleted: 6, failed: 0, resumeToken: null });
     expect(bucket.live()).toEqual([]);
     expect(sentForDeletion().sort()).toEqual(allIds(bucket).sort());
   });
 
-  it('within the reserve before the deadline, stops listing but still deletes what it had chosen, then resumes from the markers', async () => {
+  it('within the reserve before the deadline, stops listing but still deletes what it had chosen, then resumes after the last deleted entry', async () => {
     // GIVEN six keys listed two per page, and a clock that jumps to 1 s before the deadline while page 2 is fetched
-    const bucket = new FakeBucket(2).add('k0').add('k1').add('k2').add('k3').add('k4').add('k5');
+    const bucket = new FakeBucket(2, { markers: 's3' }).add('k0').add('k1').add('k2').add('k3').add('k4').add('k5');
     serve(bucket);
     const clock = controllableClock();
     const deadline = Date.now() + 60_000;
@@ -431,8 +437,8 @@ describe('purgeBucket: stopping and resuming', () => {
 
     // THEN listing stopped after page 2, but the entries chosen so far (all but page 2's last) were deleted before the deadline
     expect(bucket.listCalls).toBe(2);
-    expect(first).toMatchObject({ listed: 4, deleted: 3 });
-    expect(first.resumeToken).not.toBeNull();
+    expect(first).toMatchObject({ listed: 3, deleted: 3 });
+    expect(first.resumeToken).toMatchObject({ counts: { listed: 3, deleted: 3 }, streams: [{ s: 0, k: 'k2', i: 'k2~1' }] });
     expect(bucket.live().map((e) => e.key)).toEqual(['k3', 'k4', 'k5']);
 
     // WHEN the run is resumed
@@ -440,8 +446,8 @@ describe('purgeBucket: stopping and resuming', () => {
     bucket.beforeList = undefined;
     const second = await purge({ resumeToken: JSON.parse(JSON.stringify(first.resumeToken)) });
 
-    // THEN it continues after k3's version and the totals cover the whole bucket once
-    expect(listInputs()[0]).toMatchObject({ KeyMarker: 'k3', VersionIdMarker: 'k3~1' });
+    // THEN it continues after k2's deleted version (S3 carries on from a deleted marker version) and counts each entry once
+    expect(listInputs()[0]).toMatchObject({ KeyMarker: 'k2', VersionIdMarker: 'k2~1' });
     expect(second).toMatchObject({ listed: 6, deleted: 6, resumeToken: null });
     expect(bucket.live()).toEqual([]);
   });
