@@ -28,8 +28,13 @@ interface Step {
   seq: number;
   cursor: ListCursor | null;
   selector: unknown;
-  readonly decisions: Decision[];
+  readonly decisions: StepDecision[];
   open: number;
+}
+
+/** A decision and the step it belongs to. */
+interface StepDecision extends Decision {
+  readonly step: Step;
 }
 
 /** What a stopped stream did that its resumed run will do again, so must not be counted twice. */
@@ -57,8 +62,9 @@ export const failureId = (key: string, versionId: string): string => `${key}\u00
  */
 export class StreamLedger {
   private base: Checkpoint & { seq: number };
-  private readonly steps: Step[] = [];
-  private readonly stepOf = new Map<Decision, Step>();
+  /** Steps after the checkpoint: `steps[first]` onwards (a queue without O(n) shifts). */
+  private steps: Step[] = [];
+  private first = 0;
   private readonly fedAt = new WeakMap<VersionEntry, number>();
   private head = 0;
   private lastCursor: ListCursor | null;
@@ -76,7 +82,11 @@ export class StreamLedger {
 
   /** True while some decision is not settled. */
   get unsettled(): boolean {
-    return this.steps.some((s) => s.open > 0);
+    return this.pending().some((s) => s.open > 0);
+  }
+
+  private pending(): Step[] {
+    return this.steps.slice(this.first);
   }
 
   /** Entries fed so far. */
@@ -99,7 +109,7 @@ export class StreamLedger {
       this.lastCursor = cursor;
     }
     if (chosen.length === 0) {
-      const last = this.steps[this.steps.length - 1];
+      const last = this.steps.length > this.first ? this.steps[this.steps.length - 1] : undefined;
       if (!last) {
         this.advanceBase({ seq, cursor, selector: snapshot, decisions: [], open: 0 });
         return [];
@@ -111,10 +121,10 @@ export class StreamLedger {
         return [];
       }
     }
-    const decisions = chosen.map((e): Decision => ({ entry: e, fedSeq: this.fedAt.get(e) ?? 0, outcome: null }));
-    const step: Step = { seq, cursor, selector: snapshot, decisions, open: decisions.length };
+    const decisions: StepDecision[] = [];
+    const step: Step = { seq, cursor, selector: snapshot, decisions, open: chosen.length };
+    for (const e of chosen) decisions.push({ entry: e, fedSeq: this.fedAt.get(e) ?? 0, outcome: null, step });
     this.steps.push(step);
-    for (const d of decisions) this.stepOf.set(d, step);
     if (decisions.length === 0) this.advance();
     return decisions;
   }
@@ -123,10 +133,7 @@ export class StreamLedger {
   settle(decision: Decision, outcome: Outcome): void {
     if (decision.outcome !== null) return;
     decision.outcome = outcome;
-    const step = this.stepOf.get(decision);
-    if (!step) return;
-    this.stepOf.delete(decision);
-    step.open--;
+    (decision as StepDecision).step.open--;
     this.advance();
   }
 
@@ -138,7 +145,7 @@ export class StreamLedger {
   redo(): Redo {
     const r = { listed: this.head - this.base.seq, selected: 0, deleted: 0, deleteMarkersDeleted: 0, bytesDeleted: 0, failed: 0 };
     const failures = new Set<string>();
-    for (const step of this.steps) {
+    for (const step of this.pending()) {
       for (const d of step.decisions) {
         const fedAfter = d.fedSeq > this.base.seq;
         // Deleted after the checkpoint and listed after it: gone, so neither listed nor chosen again.
@@ -164,8 +171,15 @@ export class StreamLedger {
   }
 
   private advance(): void {
-    while (this.steps.length > 0 && this.steps[0].open === 0) {
-      this.advanceBase(this.steps.shift()!);
+    while (this.first < this.steps.length && this.steps[this.first].open === 0) {
+      this.advanceBase(this.steps[this.first++]);
+    }
+    if (this.first === this.steps.length) {
+      this.steps = [];
+      this.first = 0;
+    } else if (this.first > 1024 && this.first * 2 > this.steps.length) {
+      this.steps = this.steps.slice(this.first);
+      this.first = 0;
     }
   }
 
