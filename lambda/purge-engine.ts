@@ -1,4 +1,5 @@
 import type { S3Client } from '@aws-sdk/client-s3';
+import { setMaxListeners } from 'node:events';
 import { backoffMs, sleep } from './backoff';
 import { BatchDeleter, type SettledOutcome } from './batch-deleter';
 import { CurrentMarkerGuard } from './current-marker-guard';
@@ -138,8 +139,15 @@ class PurgeRun {
   private readonly rates = new Map<string, RateController>();
   private readonly stopListingAt: number;
   private readonly hardStopAt: number;
+  /**
+   * Follows `o.signal`. Every back-off and pacer wait listens to it, dozens at
+   * once under throttling; its own listener limit keeps Node from warning
+   * about a leak on stderr.
+   */
+  private readonly stop = new AbortController();
 
   constructor(private readonly o: PurgeOptions) {
+    setMaxListeners(0, this.stop.signal);
     this.client = o.client;
     this.mode = o.mode ?? 'purge';
     this.dryRun = o.dryRun ?? false;
@@ -174,6 +182,17 @@ class PurgeRun {
   }
 
   async execute(): Promise<PurgeResult> {
+    const follow = () => this.stop.abort();
+    if (this.o.signal?.aborted) follow();
+    this.o.signal?.addEventListener('abort', follow, { once: true });
+    try {
+      return await this.executeRun();
+    } finally {
+      this.o.signal?.removeEventListener('abort', follow);
+    }
+  }
+
+  private async executeRun(): Promise<PurgeResult> {
     const facts = await inspectBucket(this.client, this.o.bucket);
     if (!facts.exists) return this.result(null, true);
     const bypass = (this.o.bypassGovernanceRetention ?? false) && facts.objectLockEnabled;
@@ -246,7 +265,7 @@ class PurgeRun {
   }
 
   private listingStopped(): boolean {
-    return this.capReached || Date.now() >= this.stopListingAt || this.o.signal?.aborted === true;
+    return this.capReached || Date.now() >= this.stopListingAt || this.stop.signal.aborted;
   }
 
   /**
@@ -261,7 +280,7 @@ class PurgeRun {
       concurrency: this.o.concurrency ?? DEFAULT_CONCURRENCY,
       bypassGovernanceRetention: bypass,
       hardStopAt: this.hardStopAt,
-      signal: this.o.signal,
+      signal: this.stop.signal,
       onDeleted: (e) => this.countDeleted(e),
       onFailed: (f) => this.countFailed(f),
       onThrottled: () => this.throttled++,
@@ -432,11 +451,11 @@ class PurgeRun {
         if (isTransient(err) && this.listingStopped()) return 'stopped';
         if (isThrottle(err)) {
           this.throttled++;
-          await sleep(backoffMs(++throttles, 200, 5_000), this.o.signal);
+          await sleep(backoffMs(++throttles, 200, 5_000), this.stop.signal);
           continue;
         }
         if (isTransient(err) && ++transient < MAX_TRANSIENT_ATTEMPTS) {
-          await sleep(backoffMs(transient), this.o.signal);
+          await sleep(backoffMs(transient), this.stop.signal);
           continue;
         }
         throw err;

@@ -62,6 +62,7 @@ describe('stopped and continued CLI runs', () => {
 
     // THEN it stopped with 32 distinct batches in flight (the default concurrency), none of them deleted
     expect(first.code).toBe(1);
+    expect(first.stderr).toBe('');
     expect(proxy.throttledBatches.size).toBeGreaterThanOrEqual(32);
     expect(first.report).toMatchObject({ deleted: 0, throttled: expect.any(Number) });
     expect(first.report.throttled).toBeGreaterThan(0);
