@@ -1,14 +1,30 @@
 import { InvalidArgumentError } from 'commander';
 import { parseDuration } from '../lambda/duration';
 
-/** Parses a whole number within bounds, for commander options. */
+/** Parses a whole number within bounds, for commander options; errors say the allowed range. */
 export function integerOption(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
+  const range = max === Number.MAX_SAFE_INTEGER ? `${min} or more` : `from ${min} to ${max}`;
   return (value: string): number => {
-    if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`${name} must be a whole number, got "${value}".`);
+    if (!/^-?\d+$/.test(value)) throw new InvalidArgumentError(`${name} must be a whole number ${range}, got "${value}".`);
     const n = Number(value);
-    if (n < min || n > max) throw new InvalidArgumentError(`${name} must be from ${min} to ${max}, got ${n}.`);
+    if (n < min || n > max) throw new InvalidArgumentError(`${name} must be ${range}, got ${n}.`);
     return n;
   };
+}
+
+/** Parses an endpoint URL: http or https, with a host; says what is missing. */
+export function endpointOption(value: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (url && (url.protocol === 'http:' || url.protocol === 'https:') && url.host !== '') return value;
+  if (/^[^:/]+(:\d+)?(\/.*)?$/.test(value) || /^[\w.-]+:\d+/.test(value)) {
+    throw new InvalidArgumentError(`--endpoint needs a scheme: use http://${value} (or https://${value}), got "${value}".`);
+  }
+  throw new InvalidArgumentError(`--endpoint must be an http:// or https:// URL such as http://127.0.0.1:9000, got "${value}".`);
 }
 
 /** Parses `45s`, `90m`, `12h`, `30d` into milliseconds. */

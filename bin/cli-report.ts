@@ -35,8 +35,14 @@ function bytes(n: number): string {
   return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
 }
 
+/** Where a stopped run left its token, and the command that continues it. */
+export interface ResumeHint {
+  readonly file: string;
+  readonly command: string;
+}
+
 /** A short human summary for the terminal or a log. */
-export function humanReport(result: PurgeResult, report?: PrefixReport): string {
+export function humanReport(result: PurgeResult, report?: PrefixReport, resume?: ResumeHint): string {
   const lines: string[] = [];
   const target = `s3://${result.bucket}`;
   if (result.bucketMissing) return `${target} does not exist: nothing to delete.`;
@@ -67,8 +73,9 @@ export function humanReport(result: PurgeResult, report?: PrefixReport): string 
   if (result.capReached) lines.push(`  stopped at the --max-deletions cap; the next run continues.`);
   for (const e of result.errors.slice(0, 10)) lines.push(`  ! ${e.key} (${e.versionId}): ${e.code}: ${e.message}`);
   if (result.failed > result.errors.slice(0, 10).length) lines.push(`  … ${result.failed - Math.min(10, result.errors.length)} more failures (use --json for the first 100)`);
-  if (result.resumeToken) {
-    lines.push(`  stopped before the end; continue with --resume-token '${JSON.stringify(result.resumeToken)}'`);
+  if (resume) {
+    lines.push(`  stopped before the end; the resume token is in ${resume.file}`);
+    lines.push(`continue with: ${resume.command}`);
   }
   return lines.join('\n');
 }

@@ -1,16 +1,21 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs';
+// Must come first: it configures the AWS SDK before the SDK is loaded.
+import './cli-env';
 import { Command, CommanderError, Option } from 'commander';
 import { describeError } from '../lambda/describe-error';
 import { PurgeConfigError } from '../lambda/errors';
 import { PrefixReport } from '../lambda/prefix-report';
 import { purgeBucket } from '../lambda/purge-engine';
-import type { PurgeOptions, PurgeProgress, PurgeResult, ResumeToken } from '../lambda/purge-types';
+import type { PurgeOptions, PurgeProgress, PurgeResult } from '../lambda/purge-types';
+import { ResumeTokenError, type ResumeToken } from '../lambda/resume-token';
+import type { RetentionPolicy } from '../lambda/retention-policy';
 import { retentionSelector } from '../lambda/retention-selector';
 import { createS3Client } from '../lambda/s3-client';
 import { isTransient } from '../lambda/s3-errors';
-import { collect, durationOption, instantOption, integerOption } from './cli-options';
+import { collect, durationOption, endpointOption, instantOption, integerOption } from './cli-options';
 import { humanReport, jsonReport } from './cli-report';
+import { continueCommand, describeTokenError, readResumeToken, UsageError, writeResumeToken } from './cli-resume';
+import { packageVersion } from './cli-version';
 import { ProgressDisplay } from './progress-display';
 
 /**
@@ -47,33 +52,70 @@ interface RetainFlags extends CommonFlags {
   maxDeletions?: number;
 }
 
-class UsageError extends Error {}
+/** What a command produced: the text for stdout, and the exit code. */
+interface Outcome {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr?: string;
+}
 
 function addCommonOptions(cmd: Command): Command {
   return cmd
     .requiredOption('--bucket <name>', 'bucket to work on')
     .option('--prefix <prefix>', 'only keys under this prefix (repeatable)', collect)
-    .option('--endpoint <url>', 'S3-compatible endpoint (default: the SDK configuration, e.g. AWS_ENDPOINT_URL_S3)')
+    .option('--endpoint <url>', 'S3-compatible endpoint, e.g. http://127.0.0.1:9000 (default: the SDK configuration, e.g. AWS_ENDPOINT_URL_S3)', endpointOption)
     .option('--region <region>', 'region (default: the SDK configuration)')
-    .option('--concurrency <n>', 'most DeleteObjects requests in flight (default 32)', integerOption('--concurrency', 1, 1000))
+    .option('--concurrency <n>', 'most DeleteObjects requests in flight, 1 to 1000 (default 32)', integerOption('--concurrency', 1, 1000))
     .option('--dry-run', 'list and select, delete nothing')
     .option('--md5', 'send Content-MD5 instead of CRC32 on DeleteObjects (older MinIO, Cloudflare R2, OVH)')
-    .option('--json', 'print exactly one JSON object on stdout')
-    .option('--time-limit <duration>', 'stop cleanly after this long (45s, 90m, 12h) and print a resume token', durationOption)
-    .option('--resume-token <json|@file>', 'continue the run that printed this token');
+    .option('--json', 'print exactly one JSON object on stdout (also on errors)')
+    .option('--time-limit <duration>', 'stop cleanly after this long (45s, 90m, 12h) and say how to continue', durationOption)
+    .option('--resume-token <json|@file>', 'continue the run that stopped with this token (or its whole --json output)');
 }
 
-function readResumeToken(value: string | undefined): ResumeToken | undefined {
-  if (value === undefined) return undefined;
-  const text = value.startsWith('@') ? readFileSync(value.slice(1), 'utf8') : value;
-  try {
-    return JSON.parse(text) as ResumeToken;
-  } catch {
-    throw new UsageError('--resume-token is not valid JSON: pass the resumeToken object a previous run printed, or @file');
+/** One JSON object on stdout for an error, as `--json` promises. */
+function errorJson(code: string, message: string): string {
+  return `${JSON.stringify({ error: { code, message } })}\n`;
+}
+
+/** What went wrong, with what to do about it when that is known. */
+function describeFailure(err: unknown, flags: CommonFlags): string {
+  const name = (err as { name?: string }).name ?? '';
+  const message = (err as Error).message ?? String(err);
+  if (name === 'CredentialsProviderError' || /Could not load credentials/i.test(message)) {
+    return flags.endpoint || process.env.AWS_ENDPOINT_URL_S3 || process.env.AWS_ENDPOINT_URL
+      ? 'no AWS credentials found. A local S3 (moto, MinIO, LocalStack) still needs some: set AWS_ACCESS_KEY_ID and ' +
+          'AWS_SECRET_ACCESS_KEY, e.g. AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test for moto (MinIO: its root user and password).'
+      : 'no AWS credentials found. Configure them as for the AWS CLI: AWS_PROFILE, aws configure, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.';
   }
+  if (name === 'AccessDenied') {
+    return `${message}\n  The credentials in use may not list or delete in ${flags.bucket}; check s3:ListBucketVersions and s3:DeleteObjectVersion.`;
+  }
+  if (/ECONNREFUSED|ENOTFOUND/.test(String((err as { code?: string }).code ?? message))) {
+    return `${message}\n  Could not reach the endpoint${flags.endpoint ? ` ${flags.endpoint}` : ''}; check --endpoint or AWS_ENDPOINT_URL_S3.`;
+  }
+  return message;
 }
 
-async function run(flags: CommonFlags, engine: Partial<PurgeOptions>, report?: PrefixReport): Promise<number> {
+function errorCodeOf(err: unknown): string {
+  const name = (err as { name?: string }).name;
+  if (name === 'CredentialsProviderError') return 'NoCredentials';
+  return name && name !== 'Error' ? name : 'Error';
+}
+
+async function run(flags: CommonFlags, engine: Partial<PurgeOptions>, args: readonly string[], report?: PrefixReport): Promise<Outcome> {
+  const fail = (code: string, message: string, exit: number): Outcome => ({
+    code: exit,
+    stdout: flags.json ? errorJson(code, message) : '',
+    stderr: `version-purger: ${message}\n`,
+  });
+  let resumeToken: unknown;
+  try {
+    resumeToken = readResumeToken(flags.resumeToken);
+  } catch (err) {
+    if (err instanceof UsageError) return fail(err.code, err.message, EXIT.usage);
+    throw err;
+  }
   const client = createS3Client({ endpoint: flags.endpoint, region: flags.region, md5: flags.md5 });
   const display = !flags.json && ProgressDisplay.wanted() ? new ProgressDisplay(flags.dryRun ? 'Listing' : 'Deleting') : undefined;
   let last: PurgeProgress | undefined;
@@ -89,7 +131,7 @@ async function run(flags: CommonFlags, engine: Partial<PurgeOptions>, report?: P
       concurrency: flags.concurrency,
       dryRun: flags.dryRun,
       deadline: flags.timeLimit !== undefined ? Date.now() + flags.timeLimit : undefined,
-      resumeToken: readResumeToken(flags.resumeToken),
+      resumeToken: resumeToken as ResumeToken | undefined,
       signal: abort.signal,
       onProgress: (p) => {
         last = p;
@@ -100,51 +142,58 @@ async function run(flags: CommonFlags, engine: Partial<PurgeOptions>, report?: P
     });
   } catch (err) {
     display?.stop();
-    const deleted = last ? last.deleted + last.deleteMarkersDeleted : 0;
-    const hint = err instanceof PurgeConfigError || err instanceof RangeError ? '' : describeFailure(err, flags);
+    if (err instanceof ResumeTokenError) return fail(err.name, describeTokenError(err), EXIT.usage);
+    if (err instanceof PurgeConfigError || err instanceof RangeError) return fail(errorCodeOf(err), (err as Error).message, EXIT.usage);
     if (isTransient(err)) {
       // Not the user's mistake: the store kept failing. Only the engine's set-up calls get here, before any deletion.
+      const deleted = last ? last.deleted + last.deleteMarkersDeleted : 0;
       const done = deleted === 0 ? 'Nothing was deleted.' : `${deleted} versions and delete markers were deleted.`;
-      process.stderr.write(`version-purger: gave up on a transient fault after retrying it: ${describeError(err)}${hint}\n  ${done} Run the same command again to continue.\n`);
-      return EXIT.incomplete;
+      const message = (err as Error).message ?? '';
+      const detail = describeFailure(err, flags);
+      const hint = detail.startsWith(message) ? detail.slice(message.length) : '';
+      return fail(
+        errorCodeOf(err),
+        `gave up on a transient fault after retrying it: ${describeError(err)}${hint}\n  ${done} Run the same command again to continue.`,
+        EXIT.incomplete,
+      );
     }
-    process.stderr.write(`version-purger: ${(err as Error).message}${hint}\n`);
-    return deleted === 0 ? EXIT.usage : EXIT.incomplete;
+    const nothingDeleted = !last || last.deleted + last.deleteMarkersDeleted === 0;
+    return fail(errorCodeOf(err), describeFailure(err, flags), nothingDeleted ? EXIT.usage : EXIT.incomplete);
   } finally {
     process.removeListener('SIGINT', onSignal);
+    client.destroy();
   }
   display?.stop();
-  process.stdout.write(flags.json ? `${JSON.stringify(jsonReport(result, report))}\n` : `${humanReport(result, report)}\n`);
-  if (result.fault) {
-    const { operation, code, message } = result.fault;
-    process.stderr.write(
-      `version-purger: gave up on a transient fault after retrying it: ${operation}: ${code}: ${message}\n` +
-        '  The report shows what was done so far; continue with its resume token (--resume-token).\n',
-    );
+  if (result.bucketMissing && result.mode === 'retain') {
+    // A typo in a retention schedule must not pass as "nothing to do".
+    return fail('NoSuchBucket', `bucket ${flags.bucket} does not exist`, EXIT.usage);
   }
-  return result.failed > 0 || result.resumeToken !== null || result.fault !== null ? EXIT.incomplete : EXIT.ok;
+  const code = result.failed > 0 || result.resumeToken !== null || result.fault !== null ? EXIT.incomplete : EXIT.ok;
+  const stderr = result.fault
+    ? `version-purger: gave up on a transient fault after retrying it: ${result.fault.operation}: ${result.fault.code}: ` +
+      `${result.fault.message}\n  The report shows what was done so far; continue with its resume token (--resume-token).\n`
+    : undefined;
+  if (flags.json) return { code, stdout: `${JSON.stringify(jsonReport(result, report))}\n`, stderr };
+  let resume: { file: string; command: string } | undefined;
+  if (result.resumeToken) {
+    const file = writeResumeToken(result.resumeToken, flags.bucket);
+    resume = { file, command: continueCommand(args, file) };
+  }
+  return { code, stdout: `${humanReport(result, report, resume)}\n`, stderr };
 }
 
-function describeFailure(err: unknown, flags: CommonFlags): string {
-  const name = (err as { name?: string }).name ?? '';
-  if (name === 'AccessDenied') return `\n  The credentials in use may not list or delete in ${flags.bucket}; check s3:ListBucketVersions and s3:DeleteObjectVersion.`;
-  if (/ECONNREFUSED|ENOTFOUND/.test(String((err as { code?: string }).code ?? (err as Error).message))) {
-    return `\n  Could not reach the endpoint${flags.endpoint ? ` ${flags.endpoint}` : ''}; check --endpoint or AWS_ENDPOINT_URL_S3.`;
-  }
-  return '';
-}
-
-/** Builds the `version-purger` program. Exported for tests. */
-export function buildProgram(exit: (code: number) => void): Command {
+/** Builds the `version-purger` program; `done` receives each command's outcome. */
+export function buildProgram(done: (outcome: Outcome) => void, args: readonly string[]): Command {
   const program = new Command('version-purger')
     .description('Empty versioned S3 buckets fast and safely, or clean up noncurrent versions by a retention policy.')
+    .version(packageVersion(), '--version', 'print the version')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
 
   addCommonOptions(program.command('purge').description('delete every version and delete marker (of the prefixes, if given)'))
     .option('--bypass-governance-retention', 'also delete versions under GOVERNANCE Object Lock retention')
     .action(async (flags: PurgeFlags) => {
-      exit(await run(flags, { mode: 'purge', bypassGovernanceRetention: flags.bypassGovernanceRetention }));
+      done(await run(flags, { mode: 'purge', bypassGovernanceRetention: flags.bypassGovernanceRetention }, args));
     });
 
   addCommonOptions(
@@ -153,11 +202,11 @@ export function buildProgram(exit: (code: number) => void): Command {
       .description('delete noncurrent versions and expired delete markers by a retention policy; never the current version'),
   )
     .option('--older-than <duration>', 'delete noncurrent versions noncurrent for at least this long (45s, 90m, 12h, 30d)', durationOption)
-    .option('--keep-noncurrent <n>', 'always keep the N newest noncurrent versions of each key', integerOption('--keep-noncurrent', 0))
+    .option('--keep-noncurrent <n>', 'always keep the N newest noncurrent versions of each key (0 or more)', integerOption('--keep-noncurrent', 0))
     .option('--expired-delete-markers', 'delete current delete markers that have nothing left behind them')
     .option('--exclude <pattern>', 'never touch keys under this prefix or matching this glob (repeatable)', collect)
     .addOption(new Option('--as-of <iso-8601>', 'evaluate ages as of this instant (preview a future date)').argParser(instantOption))
-    .option('--max-deletions <n>', 'stop after this many deletions', integerOption('--max-deletions', 1))
+    .option('--max-deletions <n>', 'stop after this many deletions (1 or more)', integerOption('--max-deletions', 1))
     .action(async (flags: RetainFlags) => {
       if (flags.olderThan === undefined && flags.keepNoncurrent === undefined && !flags.expiredDeleteMarkers) {
         throw new UsageError(
@@ -165,51 +214,69 @@ export function buildProgram(exit: (code: number) => void): Command {
             'Retention never means "delete everything"; use the purge command for that.',
         );
       }
+      const policy: RetentionPolicy = {
+        noncurrentVersionsOlderThanMs: flags.olderThan,
+        keepNoncurrentVersions: flags.keepNoncurrent,
+        expiredDeleteMarkers: flags.expiredDeleteMarkers,
+        prefixes: flags.prefix,
+        exclude: flags.exclude,
+      };
       let selector;
       try {
-        selector = retentionSelector(
-          {
-            noncurrentVersionsOlderThanMs: flags.olderThan,
-            keepNoncurrentVersions: flags.keepNoncurrent,
-            expiredDeleteMarkers: flags.expiredDeleteMarkers,
-            prefixes: flags.prefix,
-            exclude: flags.exclude,
-          },
-          flags.asOf ?? new Date(),
-        );
+        selector = retentionSelector(policy, flags.asOf ?? new Date());
       } catch (err) {
         throw new UsageError((err as Error).message);
       }
       const report = new PrefixReport();
-      exit(await run(flags, { mode: 'retain', selector, maxDeletions: flags.maxDeletions }, report));
+      done(await run(flags, { mode: 'retain', selector, policy, maxDeletions: flags.maxDeletions }, args, report));
     });
   return program;
 }
 
-async function main(argv: string[]): Promise<number> {
-  let code: number = EXIT.ok;
-  const program = buildProgram((c) => (code = c));
+/** Runs the CLI on `argv` (`process.argv` shape); never throws. */
+export async function main(argv: readonly string[]): Promise<Outcome> {
+  const args = argv.slice(2);
+  // Known before parsing, so that a usage error is JSON too.
+  const json = args.includes('--json');
+  const usage = (message: string): Outcome => ({
+    code: EXIT.usage,
+    stdout: json ? errorJson('UsageError', message) : '',
+    stderr: `version-purger: ${message}\n`,
+  });
+  let outcome: Outcome | undefined;
+  const program = buildProgram((o) => (outcome = o), args);
+  let commanderSaid = '';
+  // Commander's messages are printed with the outcome, in one piece.
+  const capture = { outputError: (text: string) => (commanderSaid += text), writeErr: (text: string) => (commanderSaid += text) };
+  for (const cmd of [program, ...program.commands]) cmd.configureOutput(capture);
   try {
-    await program.parseAsync(argv);
+    await program.parseAsync([...argv]);
   } catch (err) {
     if (err instanceof CommanderError) {
-      return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+      if (err.exitCode === 0) return { code: EXIT.ok, stdout: '' };
+      return { ...usage(err.message.replace(/^error: /, '')), stderr: commanderSaid || `${err.message}\n` };
     }
-    if (err instanceof UsageError) {
-      process.stderr.write(`version-purger: ${err.message}\n`);
-      return EXIT.usage;
-    }
-    throw err;
+    if (err instanceof UsageError) return usage(err.message);
+    const message = (err as Error).stack ?? String(err);
+    return { code: EXIT.usage, stdout: json ? errorJson(errorCodeOf(err), (err as Error).message ?? String(err)) : '', stderr: `version-purger: ${message}\n` };
   }
-  return code;
+  return outcome ?? usage('no command given: use purge or retain (run with --help for usage)');
+}
+
+/** Resolves once everything written so far to `stream` has been handed to the OS. */
+function flushed(stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => stream.write('', () => resolve()));
 }
 
 if (require.main === module) {
-  main(process.argv).then(
-    (code) => process.exit(code),
-    (err) => {
-      process.stderr.write(`version-purger: ${(err as Error).stack ?? err}\n`);
-      process.exit(EXIT.usage);
-    },
-  );
+  // A reader that went away (`| head`) is not an error of the run.
+  process.stdout.on('error', () => undefined);
+  void main(process.argv).then(async (outcome) => {
+    if (outcome.stderr) process.stderr.write(outcome.stderr);
+    if (outcome.stdout) process.stdout.write(outcome.stdout);
+    // process.exit() right after a write to a pipe would cut the output at the
+    // pipe's buffer size (64 KiB): wait until both streams are flushed.
+    await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+    process.exit(outcome.code);
+  });
 }

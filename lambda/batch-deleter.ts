@@ -9,14 +9,21 @@ import { Semaphore } from './semaphore';
 import type { DeleteFailure, TransientFault, VersionEntry } from './types';
 import { isXmlSafeKey } from './xml-safe';
 
-/** Hears how each entry of one batch ended: deleted or not. */
-export type SettledListener = (entry: VersionEntry, deleted: boolean) => void;
+/**
+ * How one entry of a batch ended: deleted, failed for good, not sent because
+ * the run stopped first, or not sent because the bucket is gone.
+ */
+export type SettledOutcome = 'deleted' | 'failed' | 'unsent' | 'gone';
+
+/** Hears how each entry of one batch ended. */
+export type SettledListener = (entry: VersionEntry, outcome: SettledOutcome) => void;
 
 /** Where one batch reports each entry's outcome. */
 interface BatchSink {
   deleted(entry: VersionEntry): void;
   failed(entry: VersionEntry, code: string, message: string): void;
   unsent(entries: readonly VersionEntry[]): void;
+  gone(entries: readonly VersionEntry[]): void;
 }
 
 /** Settings and callbacks of a {@link BatchDeleter}. */
@@ -48,12 +55,13 @@ export interface BatchDeleterOptions {
  *   resumed run sends them again) and reported through `onFault`.
  * - SlowDown is retried until the hard stop, cutting the partition's rate.
  * - Keys XML cannot carry go one by one through DeleteObject.
- * - Entries not sent by the hard stop are kept as pending for a resume token.
+ * - Entries not sent by the hard stop are reported as unsent (and listed in
+ *   `pending`); the engine resumes its listing before them.
  */
 export class BatchDeleter {
   private readonly slots: Semaphore;
   private readonly running = new Set<Promise<void>>();
-  /** Entries that were not deleted because the run stopped first. */
+  /** Entries that were not sent because the run stopped first. */
   readonly pending: VersionEntry[] = [];
 
   constructor(private readonly options: BatchDeleterOptions) {
@@ -62,8 +70,7 @@ export class BatchDeleter {
 
   /**
    * Waits for a free slot, then starts deleting `entries` in the background.
-   * `onSettled`, when given, hears about each entry of this batch: deleted, or
-   * not (failed, or left pending by a stop).
+   * `onSettled`, when given, hears how each entry of this batch ended.
    */
   async submit(entries: readonly VersionEntry[], rate: RateController, onSettled?: SettledListener): Promise<void> {
     if (entries.length === 0) return;
@@ -92,15 +99,18 @@ export class BatchDeleter {
     return {
       deleted: (entry) => {
         this.options.onDeleted(entry);
-        onSettled?.(entry, true);
+        onSettled?.(entry, 'deleted');
       },
       failed: (entry, code, message) => {
         this.options.onFailed({ key: entry.key, versionId: entry.versionId, code, message });
-        onSettled?.(entry, false);
+        onSettled?.(entry, 'failed');
       },
       unsent: (entries) => {
         this.pending.push(...entries);
-        for (const e of entries) onSettled?.(e, false);
+        for (const e of entries) onSettled?.(e, 'unsent');
+      },
+      gone: (entries) => {
+        for (const e of entries) onSettled?.(e, 'gone');
       },
     };
   }
@@ -138,7 +148,10 @@ export class BatchDeleter {
         );
         keyErrors = out.Errors ?? [];
       } catch (err) {
-        if (isNoSuchBucket(err)) return;
+        if (isNoSuchBucket(err)) {
+          sink.gone(remaining);
+          return;
+        }
         if (isThrottle(err)) {
           await this.backOffThrottled(rate, sentAt, ++throttledAttempts);
           continue;
@@ -261,7 +274,10 @@ export class BatchDeleter {
         sink.deleted(entry);
         return;
       } catch (err) {
-        if (isNoSuchBucket(err)) return;
+        if (isNoSuchBucket(err)) {
+          sink.gone([entry]);
+          return;
+        }
         if (isThrottle(err)) {
           await this.backOffThrottled(rate, sentAt, ++throttledAttempts);
           continue;

@@ -21,6 +21,7 @@ export class CurrentMarkerGuard {
   private readonly tainted = new Set<string>();
   private watched: string | undefined;
   private released: VersionEntry[] = [];
+  private keptMarkers: VersionEntry[] = [];
   private wake: (() => void) | undefined;
   /** Markers kept because something behind them was not deleted. */
   kept = 0;
@@ -67,8 +68,10 @@ export class CurrentMarkerGuard {
     const marker = this.waiting.get(entry.key);
     if (!marker) return;
     this.waiting.delete(entry.key);
-    if (this.tainted.has(entry.key)) this.keep(entry.key);
-    else this.released.push(marker);
+    if (this.tainted.has(entry.key)) {
+      this.keep(entry.key);
+      this.keptMarkers.push(marker);
+    } else this.released.push(marker);
     this.wake?.();
   }
 
@@ -76,6 +79,13 @@ export class CurrentMarkerGuard {
   takeReleased(): VersionEntry[] {
     const out = this.released;
     this.released = [];
+    return out;
+  }
+
+  /** Waiting markers kept since the last call, because something of their key was not deleted. */
+  takeKept(): VersionEntry[] {
+    const out = this.keptMarkers;
+    this.keptMarkers = [];
     return out;
   }
 
@@ -89,12 +99,7 @@ export class CurrentMarkerGuard {
     return new Promise((resolve) => (this.wake = resolve));
   }
 
-  /** For a resume token: the watched key, if something of it was not deleted. */
-  taintedWatchedKey(): string | null {
-    return this.watched !== undefined && this.tainted.has(this.watched) ? this.watched : null;
-  }
-
-  /** Restores {@link taintedWatchedKey} in a resumed run. */
+  /** A resumed run starts inside `key`, some entry of which was not deleted. */
   restoreTaint(key: string): void {
     this.watched = key;
     this.tainted.add(key);

@@ -1,6 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
+import { setMaxListeners } from 'node:events';
 import { sleep } from './backoff';
-import { BatchDeleter } from './batch-deleter';
+import { BatchDeleter, type SettledOutcome } from './batch-deleter';
 import { CurrentMarkerGuard } from './current-marker-guard';
 import { inspectBucket } from './bucket-preflight';
 import {
@@ -12,38 +13,43 @@ import {
   MAX_SHARDS,
   PROGRESS_INTERVAL_MS,
 } from './constants';
-import { decodeEntry, encodeEntry, type EncodedEntry } from './entry-codec';
 import { discoverBoundaries, rangesFromBoundaries, thinBoundaries } from './key-ranges';
 import { explainLockFailures } from './lock-reasons';
-import type { PurgeCounts, PurgeOptions, PurgeResult, ResumeToken } from './purge-types';
+import type { PurgeCounts, PurgeOptions, PurgeResult } from './purge-types';
 import { RateController } from './rate-controller';
 import { decideRetry, faultKind } from './retry-policy';
+import {
+  boundResumeToken,
+  checkResumeToken,
+  ResumeTokenError,
+  runIdentity,
+  type ResumeToken,
+  type RunIdentity,
+  type StreamToken,
+} from './resume-token';
 import { errorCode, errorMessage, isNoSuchBucket } from './s3-errors';
 import { selectAll } from './select-all';
+import { failureId, StreamLedger, type Checkpoint, type Decision, type Redo } from './stream-ledger';
 import type { DeleteFailure, SelectorFactory, TransientFault, VersionEntry } from './types';
 import { listVersionPage, type KeyRange, type ListCursor, type VersionPage } from './version-listing';
 
-/**
- * One listing stream's position, as kept in a resume token.
- * `held` is the last entry of the last page: it names the next page's marker,
- * so it is not deleted until that page has been fetched (moto ends a listing
- * whose marker version was deleted; S3 does not, but nothing is lost either way).
- */
-interface StreamState {
+/** One listing stream of a pass: a key range of one prefix, and where to start in it. */
+interface StreamPlan {
+  /** Index of the range's prefix in the run's sorted prefixes. */
+  readonly scope: number;
   readonly range: KeyRange;
-  readonly cursor: ListCursor | null;
-  readonly held: EncodedEntry | null;
-  readonly selector: unknown;
-  /** Retention: the key in progress, when some of its deletions failed (its current delete marker must stay). */
-  readonly taintedKey?: string | null;
+  readonly start: Checkpoint;
 }
 
-/** The `streams` part of a resume token. */
-interface PassState {
-  readonly streams: StreamState[];
-  /** Entries selected but not deleted when the last run stopped. */
-  readonly pending: EncodedEntry[];
+/** What one stream did in this segment of the run. */
+interface StreamRun {
+  readonly plan: StreamPlan;
+  ledger?: StreamLedger;
+  /** The listing reached the end of the range (or the bucket vanished). */
+  listedToEnd: boolean;
 }
+
+const FRESH: Checkpoint = { cursor: null, selector: undefined, taintedKey: null };
 
 const noCounts = (): PurgeCounts => ({ listed: 0, selected: 0, deleted: 0, deleteMarkersDeleted: 0, bytesDeleted: 0, failed: 0 });
 
@@ -59,6 +65,8 @@ const noCounts = (): PurgeCounts => ({ listed: 0, selected: 0, deleted: 0, delet
  * @example
  * const result = await purgeBucket({ client: createS3Client(), bucket: 'my-bucket' });
  * if (result.failed > 0) console.error(result.errors);
+ * @throws ResumeTokenError before anything is listed or deleted, when the
+ *   resume token is malformed or belongs to another run
  */
 export async function purgeBucket(options: PurgeOptions): Promise<PurgeResult> {
   validateOptions(options);
@@ -77,9 +85,36 @@ function validateOptions(o: PurgeOptions): void {
   positiveInt('listConcurrency', o.listConcurrency, 1000);
   positiveInt('maxPasses', o.maxPasses, 100);
   positiveInt('maxDeletions', o.maxDeletions);
-  if (o.resumeToken && (o.resumeToken.v !== 1 || o.resumeToken.bucket !== o.bucket || o.resumeToken.mode !== (o.mode ?? 'purge'))) {
-    throw new RangeError(`the resume token belongs to another run (bucket ${o.resumeToken.bucket}, mode ${o.resumeToken.mode})`);
-  }
+}
+
+/** The prefixes a run lists, each once: a prefix inside another one would list its keys twice. */
+function scopesOf(prefixes: readonly string[] | undefined): string[] {
+  const given = [...new Set(prefixes ?? [])];
+  if (given.length === 0 || given.includes('')) return [''];
+  return given.filter((p) => !given.some((q) => q !== p && p.startsWith(q))).sort();
+}
+
+/** The streams a token resumes, in order. */
+function plansFromToken(token: ResumeToken, scopes: readonly string[]): StreamPlan[] {
+  return token.streams.flatMap((s): StreamPlan[] => {
+    if (s.n !== undefined) {
+      return Array.from({ length: s.n }, (_, i) => ({ scope: s.s + i, range: { prefix: scopes[s.s + i] }, start: FRESH }));
+    }
+    const range: KeyRange = { prefix: scopes[s.s], ...(s.a !== undefined && { after: s.a }), ...(s.t !== undefined && { through: s.t }) };
+    const cursor: ListCursor | null = s.k !== undefined ? { keyMarker: s.k, versionIdMarker: s.i } : null;
+    return [{ scope: s.s, range, start: { cursor, selector: s.q ?? undefined, taintedKey: s.x ?? null } }];
+  });
+}
+
+function streamToken(plan: StreamPlan, at: Checkpoint): StreamToken {
+  return {
+    s: plan.scope,
+    ...(plan.range.after !== undefined && { a: plan.range.after }),
+    ...(plan.range.through !== undefined && { t: plan.range.through }),
+    ...(at.cursor?.keyMarker !== undefined && { k: at.cursor.keyMarker, i: at.cursor.versionIdMarker ?? 'null' }),
+    ...(at.selector !== undefined && at.selector !== null && { q: at.selector }),
+    ...(at.taintedKey !== null && { x: at.taintedKey }),
+  };
 }
 
 class PurgeRun {
@@ -88,6 +123,11 @@ class PurgeRun {
   private readonly dryRun: boolean;
   private readonly selector: SelectorFactory;
   private readonly startedAt = Date.now();
+  /** Time the run spent in earlier segments (from the resume token). */
+  private readonly elapsedBefore: number;
+  private readonly scopes: string[];
+  private readonly identity: RunIdentity;
+  private readonly resumed: StreamPlan[] | null;
   private readonly counts: PurgeCounts;
   private errors: DeleteFailure[];
   /** How many of `errors` already carry their Object Lock explanation (those from a resume token do). */
@@ -101,13 +141,25 @@ class PurgeRun {
   private readonly rates = new Map<string, RateController>();
   private readonly stopListingAt: number;
   private readonly hardStopAt: number;
+  /**
+   * Follows `o.signal`. Every back-off and pacer wait listens to it, dozens at
+   * once under throttling; its own listener limit keeps Node from warning
+   * about a leak on stderr.
+   */
+  private readonly stop = new AbortController();
 
   constructor(private readonly o: PurgeOptions) {
+    setMaxListeners(0, this.stop.signal);
     this.client = o.client;
     this.mode = o.mode ?? 'purge';
     this.dryRun = o.dryRun ?? false;
     this.selector = o.selector ?? selectAll;
-    const t = o.resumeToken ?? undefined;
+    this.scopes = scopesOf(o.prefixes);
+    this.identity = runIdentity({ bucket: o.bucket, mode: this.mode, dryRun: this.dryRun, scopes: this.scopes, policy: o.policy });
+    const t = o.resumeToken ? checkResumeToken(o.resumeToken, this.identity, this.scopes.length) : undefined;
+    this.resumed = t ? plansFromToken(t, this.scopes) : null;
+    for (const plan of this.resumed ?? []) this.checkSelectorState(plan.start.selector);
+    this.elapsedBefore = t?.elapsedMs ?? 0;
     this.counts = t ? { ...t.counts } : noCounts();
     this.errors = t ? [...t.errors] : [];
     this.explained = this.errors.length;
@@ -121,22 +173,43 @@ class PurgeRun {
     this.hardStopAt = deadline;
   }
 
+  /** Refuses a token whose selector state this run's selector cannot restore, before anything is deleted. */
+  private checkSelectorState(state: unknown): void {
+    if (state === undefined) return;
+    try {
+      this.selector(state);
+    } catch (err) {
+      throw new ResumeTokenError(`the resume token is not valid: ${(err as Error).message}`);
+    }
+  }
+
   async execute(): Promise<PurgeResult> {
+    const follow = () => this.stop.abort();
+    if (this.o.signal?.aborted) follow();
+    this.o.signal?.addEventListener('abort', follow, { once: true });
+    try {
+      return await this.executeRun();
+    } finally {
+      this.o.signal?.removeEventListener('abort', follow);
+    }
+  }
+
+  private async executeRun(): Promise<PurgeResult> {
     const facts = await inspectBucket(this.client, this.o.bucket);
     if (!facts.exists) return this.result(null, true);
     const bypass = (this.o.bypassGovernanceRetention ?? false) && facts.objectLockEnabled;
-    let passState = (this.o.resumeToken?.streams as PassState | undefined) ?? null;
+    let plans = this.resumed;
     const progress = this.o.onProgress ? setInterval(() => this.reportProgress(), PROGRESS_INTERVAL_MS) : undefined;
     try {
       for (;;) {
-        passState ??= { streams: await this.planPass(), pending: [] };
-        const outcome = await this.runPass(passState, bypass);
-        if (outcome.stopped) {
-          // At the cap the run is complete, unless a fault left selected entries unsent: those go in the token.
+        plans ??= await this.planPass();
+        const outcome = await this.runPass(plans, bypass);
+        if (outcome.left.length > 0 || this.capReached) {
+          // At the cap the run is complete, unless a fault left selected entries unsent: resuming sends them.
           if (this.capReached && this.fault === null) break;
-          return await this.finish(facts.objectLockEnabled, bypass, outcome.state);
+          return await this.finish(facts.objectLockEnabled, bypass, outcome);
         }
-        passState = null;
+        plans = null;
         if (!this.nextPassNeeded()) break;
         this.pass++;
         this.passStart = { listed: this.counts.listed, deleted: this.deletedTotal() };
@@ -165,13 +238,6 @@ class PurgeRun {
     return listed > 0 && deleted > 0 && this.pass < (this.o.maxPasses ?? DEFAULT_MAX_PASSES);
   }
 
-  private scopes(): string[] {
-    const given = [...new Set(this.o.prefixes ?? [])];
-    if (given.length === 0 || given.includes('')) return [''];
-    // A prefix inside another one would list its keys twice.
-    return given.filter((p) => !given.some((q) => q !== p && p.startsWith(q))).sort();
-  }
-
   /**
    * The first purge pass splits each scope into key ranges at its top-level
    * "folders" and lists them in parallel. Later passes, retention runs and
@@ -180,17 +246,15 @@ class PurgeRun {
    * skips the first entry after it), and only a purge has a confirming pass
    * from the start to catch what such a server left out.
    */
-  private async planPass(): Promise<StreamState[]> {
+  private async planPass(): Promise<StreamPlan[]> {
     const listConcurrency = this.o.listConcurrency ?? DEFAULT_LIST_CONCURRENCY;
     const sharded = this.mode === 'purge' && !this.dryRun && this.pass === 1 && listConcurrency > 1;
-    const streams: StreamState[] = [];
-    for (const prefix of this.scopes()) {
+    const plans: StreamPlan[] = [];
+    for (const [scope, prefix] of this.scopes.entries()) {
       const boundaries = sharded ? thinBoundaries(await discoverBoundaries(this.client, this.o.bucket, prefix), MAX_SHARDS - 1) : [];
-      for (const range of rangesFromBoundaries(prefix, boundaries)) {
-        streams.push({ range, cursor: null, held: null, selector: null });
-      }
+      for (const range of rangesFromBoundaries(prefix, boundaries)) plans.push({ scope, range, start: FRESH });
     }
-    return streams;
+    return plans;
   }
 
   private rateFor(range: KeyRange): RateController {
@@ -204,56 +268,82 @@ class PurgeRun {
   }
 
   private listingStopped(): boolean {
-    return this.capReached || this.fault !== null || Date.now() >= this.stopListingAt || this.o.signal?.aborted === true;
+    return this.capReached || this.fault !== null || Date.now() >= this.stopListingAt || this.stop.signal.aborted;
   }
 
-  private async runPass(state: PassState, bypass: boolean): Promise<{ stopped: boolean; state: PassState }> {
+  /**
+   * Runs the streams of a pass. Returns the streams left to do (not started,
+   * stopped, or with decisions not settled when the run stopped), each with
+   * the position it can safely resume from, and what resuming will redo.
+   */
+  private async runPass(plans: readonly StreamPlan[], bypass: boolean): Promise<{ left: StreamPlan[]; redo: Redo[] }> {
     const deleter = new BatchDeleter({
       client: this.client,
       bucket: this.o.bucket,
       concurrency: this.o.concurrency ?? DEFAULT_CONCURRENCY,
       bypassGovernanceRetention: bypass,
       hardStopAt: this.hardStopAt,
-      signal: this.o.signal,
+      signal: this.stop.signal,
       onDeleted: (e) => this.countDeleted(e),
       onFailed: (f) => this.countFailed(f),
       onThrottled: () => this.throttled++,
       onFault: (f) => (this.fault ??= f),
     });
-    const pendingRate = new RateController();
-    const pending = state.pending.map(decodeEntry);
-    for (let i = 0; i < pending.length; i += MAX_KEYS_PER_DELETE) {
-      await deleter.submit(pending.slice(i, i + MAX_KEYS_PER_DELETE), pendingRate);
-    }
-    const queue = [...state.streams];
-    const unfinished: StreamState[] = [];
+    const runs: StreamRun[] = plans.map((plan) => ({ plan, listedToEnd: false }));
+    const queue = [...runs];
     const workers = Math.max(1, Math.min(this.o.listConcurrency ?? DEFAULT_LIST_CONCURRENCY, queue.length));
     await Promise.all(
       Array.from({ length: workers }, async () => {
-        for (let s = queue.shift(); s; s = queue.shift()) {
-          const left = await this.runStream(s, deleter);
-          if (left) unfinished.push(left);
-        }
+        for (let r = queue.shift(); r; r = queue.shift()) await this.runStream(r, deleter);
       }),
     );
+    // Every batch sent has its answer before positions are taken.
     await deleter.drain();
-    const stopped = unfinished.length > 0 || deleter.pending.length > 0 || this.capReached;
-    return { stopped, state: { streams: unfinished, pending: deleter.pending.map(encodeEntry) } };
+    const left: StreamPlan[] = [];
+    const redo: Redo[] = [];
+    for (const r of runs) {
+      if (!r.ledger) left.push(r.plan);
+      else if (!r.listedToEnd || r.ledger.unsettled) {
+        left.push({ ...r.plan, start: r.ledger.checkpoint });
+        redo.push(r.ledger.redo());
+      }
+    }
+    return { left, redo };
   }
 
-  /** Lists one range to its end (or until the run stops); returns its state if unfinished. */
-  private async runStream(state: StreamState, deleter: BatchDeleter): Promise<StreamState | null> {
-    const selector = this.selector(state.selector ?? undefined);
-    const rate = this.rateFor(state.range);
-    let cursor = state.cursor;
-    let held = state.held ? decodeEntry(state.held) : null;
+  /** Lists one range to its end, or until the run stops. */
+  private async runStream(run: StreamRun, deleter: BatchDeleter): Promise<void> {
+    const { plan } = run;
+    const selector = this.selector(plan.start.selector);
+    const ledger = new StreamLedger(plan.start);
+    run.ledger = ledger;
+    const rate = this.rateFor(plan.range);
+    let cursor = plan.start.cursor;
+    // The last entry of a page names the next page's marker: it is fed (and
+    // so maybe deleted) only once that page has been fetched.
+    let held: VersionEntry | null = null;
     let batch: VersionEntry[] = [];
+    /** Decisions sent or waiting, by entry. */
+    const decisionOf = new Map<VersionEntry, Decision>();
+    const settle = (entry: VersionEntry, outcome: SettledOutcome | 'kept') => {
+      const decision = decisionOf.get(entry);
+      if (!decision) return;
+      decisionOf.delete(entry);
+      // An unsent entry stays unsettled: the stream resumes before it.
+      if (outcome === 'unsent') return;
+      ledger.settle(decision, outcome === 'gone' ? 'kept' : outcome);
+    };
     // Retention may delete a current delete marker only once everything behind it is gone.
     const guard = this.mode === 'retain' && !this.dryRun ? new CurrentMarkerGuard() : undefined;
-    const settled = guard ? (entry: VersionEntry, deleted: boolean) => guard.settle(entry, deleted) : undefined;
-    if (state.taintedKey) guard?.restoreTaint(state.taintedKey);
+    const settled = (entry: VersionEntry, outcome: SettledOutcome) => {
+      settle(entry, outcome);
+      if (!guard) return;
+      guard.settle(entry, outcome === 'deleted');
+      for (const marker of guard.takeKept()) settle(marker, 'kept');
+    };
+    if (plan.start.taintedKey) guard?.restoreTaint(plan.start.taintedKey);
     // A resumed stream may be in the middle of a key: watch it from its first entry.
-    let watchFirst = state.selector !== null && state.selector !== undefined;
+    let watchFirst = plan.start.selector !== null && plan.start.selector !== undefined;
     const flush = async () => {
       const full = batch;
       batch = [];
@@ -264,17 +354,31 @@ class PurgeRun {
       batch.push(entry);
       if (batch.length >= MAX_KEYS_PER_DELETE) await flush();
     };
-    const take = async (chosen: VersionEntry[]) => {
+    /** Records what the selector chose after `fed` (null: at the end of the range) and acts on it. */
+    const take = async (fed: VersionEntry | null, chosen: VersionEntry[]) => {
       for (const marker of guard?.takeReleased() ?? []) await enqueue(marker);
+      const accepted: VersionEntry[] = [];
       for (const entry of chosen) {
-        if (this.o.maxDeletions !== undefined && this.counts.selected >= this.o.maxDeletions) {
+        if (this.o.maxDeletions !== undefined && this.counts.selected + accepted.length >= this.o.maxDeletions) {
           this.capReached = true;
-          return;
+          break;
         }
+        accepted.push(entry);
+      }
+      for (const decision of ledger.record(fed, selector.snapshot(), accepted)) {
+        const entry = decision.entry;
         this.counts.selected++;
         this.o.onSelected?.(entry);
-        if (this.dryRun) continue;
-        if (guard && CurrentMarkerGuard.applies(entry) && guard.admit(entry) !== 'delete-now') continue;
+        if (this.dryRun) {
+          ledger.settle(decision, 'dry');
+          continue;
+        }
+        decisionOf.set(entry, decision);
+        if (guard && CurrentMarkerGuard.applies(entry)) {
+          const verdict = guard.admit(entry);
+          if (verdict === 'keep') settle(entry, 'kept');
+          if (verdict !== 'delete-now') continue;
+        }
         await enqueue(entry);
       }
     };
@@ -289,6 +393,7 @@ class PurgeRun {
         }
         if (!guard?.hasWaiting) return;
         if (stopping) {
+          // Markers still waiting stay unsettled: the resumed run decides on them again.
           guard.abandonWaiting();
           return;
         }
@@ -298,22 +403,15 @@ class PurgeRun {
     for (;;) {
       if (this.listingStopped()) {
         await finish(true);
-        if (this.capReached) return null;
-        return {
-          range: state.range,
-          cursor,
-          held: held ? encodeEntry(held) : null,
-          selector: selector.snapshot(),
-          taintedKey: guard?.taintedWatchedKey() ?? null,
-        };
+        return;
       }
-      const page = await this.listWithRetries(state.range, cursor ?? {});
+      const page = await this.listWithRetries(plan.range, cursor ?? {});
       if (page === 'stopped') continue;
       if (page === null) {
         await finish(true);
-        return null;
+        run.listedToEnd = true;
+        return;
       }
-      this.counts.listed += page.entries.length;
       const entries = [...page.entries];
       if (held) entries.unshift(held);
       if (page.next) {
@@ -324,17 +422,19 @@ class PurgeRun {
       }
       for (const entry of entries) {
         if (watchFirst) {
-          if (!state.taintedKey) guard?.watch(entry.key);
+          if (!plan.start.taintedKey) guard?.watch(entry.key);
           watchFirst = false;
         }
-        await take(selector.next(entry));
+        this.counts.listed++;
+        await take(entry, selector.next(entry));
         if (this.capReached) break;
         if (guard && CurrentMarkerGuard.applies(entry)) guard.watch(entry.key);
       }
       if (!page.next && !this.capReached) {
-        await take(selector.end());
+        await take(null, selector.end());
         await finish(false);
-        return null;
+        run.listedToEnd = true;
+        return;
       }
     }
   }
@@ -359,7 +459,7 @@ class PurgeRun {
         const attempt = kind === 'throttle' ? ++throttles : ++transient;
         const next = decideRetry(kind, attempt, { deadline: this.stopListingAt, unboundedThrottles: true });
         if (next.retry) {
-          await sleep(next.delayMs, this.o.signal);
+          await sleep(next.delayMs, this.stop.signal);
           continue;
         }
         if (next.why === 'final') throw err;
@@ -367,7 +467,7 @@ class PurgeRun {
           this.fault ??= { operation: 'ListObjectVersions', code: errorCode(err), message: errorMessage(err) };
         } else {
           // No time for another attempt: wait for the stop rather than spin.
-          await sleep(this.stopListingAt - Date.now(), this.o.signal);
+          await sleep(this.stopListingAt - Date.now(), this.stop.signal);
         }
         return 'stopped';
       }
@@ -392,31 +492,47 @@ class PurgeRun {
       ...this.counts,
       bucket: this.o.bucket,
       pass: this.pass,
-      elapsedMs: Date.now() - this.startedAt,
+      elapsedMs: this.elapsedMs(),
       throttled: this.throttled,
     });
   }
 
-  private async finish(objectLock: boolean, bypass: boolean, unfinished: PassState | null): Promise<PurgeResult> {
+  private async finish(objectLock: boolean, bypass: boolean, stopped: { left: StreamPlan[]; redo: Redo[] } | null): Promise<PurgeResult> {
     if (objectLock && this.errors.length > this.explained) {
       const fresh = await explainLockFailures(this.client, this.o.bucket, this.errors.slice(this.explained), bypass);
       this.errors = [...this.errors.slice(0, this.explained), ...fresh];
       this.explained = this.errors.length;
     }
     this.reportProgress();
-    const token: ResumeToken | null = unfinished
-      ? {
-          v: 1,
-          bucket: this.o.bucket,
-          mode: this.mode,
-          pass: this.pass,
-          counts: { ...this.counts },
-          errors: this.errors,
-          streams: unfinished,
-          passStart: this.passStart,
-        }
-      : null;
-    return this.result(token, false);
+    return this.result(stopped ? this.tokenFor(stopped.left, stopped.redo) : null, false);
+  }
+
+  /**
+   * The token of a stopped run: each unfinished stream's safe position, and
+   * the counts without what the resumed run will do again, so that the
+   * resumed run ends with the totals of an uninterrupted one.
+   */
+  private tokenFor(left: readonly StreamPlan[], redo: readonly Redo[]): ResumeToken {
+    const counts = { ...this.counts };
+    const again = new Set<string>();
+    for (const r of redo) {
+      for (const name of Object.keys(counts) as Array<keyof PurgeCounts>) counts[name] -= r[name];
+      for (const id of r.failures) again.add(id);
+    }
+    return boundResumeToken({
+      v: 2,
+      ...this.identity,
+      pass: this.pass,
+      elapsedMs: this.elapsedMs(),
+      counts,
+      passStart: { ...this.passStart },
+      errors: this.errors.filter((e) => !again.has(failureId(e.key, e.versionId))),
+      streams: left.map((plan) => streamToken(plan, plan.start)),
+    });
+  }
+
+  private elapsedMs(): number {
+    return this.elapsedBefore + (Date.now() - this.startedAt);
   }
 
   private result(resumeToken: ResumeToken | null, bucketMissing: boolean): PurgeResult {
@@ -426,7 +542,7 @@ class PurgeRun {
       mode: this.mode,
       dryRun: this.dryRun,
       errors: this.errors,
-      durationMs: Date.now() - this.startedAt,
+      durationMs: this.elapsedMs(),
       resumeToken,
       bucketMissing,
       capReached: this.capReached,

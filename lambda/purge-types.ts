@@ -1,5 +1,9 @@
 import type { S3Client } from '@aws-sdk/client-s3';
+import type { PurgeCounts, ResumeToken } from './resume-token';
+import type { RetentionPolicy } from './retention-policy';
 import type { DeleteFailure, SelectorFactory, TransientFault } from './types';
+
+export type { PurgeCounts, ResumeToken } from './resume-token';
 
 /** What a run is for: teardown of every version, or retention cleanup. */
 export type PurgeMode = 'purge' | 'retain';
@@ -33,6 +37,12 @@ export interface PurgeOptions {
    * @default DEFAULT_LIST_CONCURRENCY
    */
   readonly listConcurrency?: number;
+  /**
+   * Retention: the policy the selector applies. It is recorded in resume
+   * tokens, and a token written under another policy is refused.
+   * @default - none (purge)
+   */
+  readonly policy?: RetentionPolicy;
   /** List and select, delete nothing. @default false */
   readonly dryRun?: boolean;
   /** Bypass GOVERNANCE retention (sent only to Object Lock buckets). @default false */
@@ -41,7 +51,11 @@ export interface PurgeOptions {
   readonly deadline?: number;
   /** Aborts like a deadline: in-flight batches finish, a resume token is returned. */
   readonly signal?: AbortSignal;
-  /** Continue a run that returned this token. */
+  /**
+   * Continue a run that returned this token. It must come from a run with the
+   * same bucket, mode, dry-run setting, prefixes and policy, or the run is
+   * refused with a {@link ResumeTokenError} before anything is deleted.
+   */
   readonly resumeToken?: ResumeToken | null;
   /** Stop after this many deletions (retention safety cap). */
   readonly maxDeletions?: number;
@@ -57,39 +71,12 @@ export interface PurgeOptions {
   readonly onSelected?: (entry: import('./types').VersionEntry) => void;
 }
 
-/** Counts so far, carried across resumed runs. */
-export interface PurgeCounts {
-  listed: number;
-  selected: number;
-  deleted: number;
-  deleteMarkersDeleted: number;
-  bytesDeleted: number;
-  failed: number;
-}
-
 /** A snapshot of a running purge. */
 export interface PurgeProgress extends PurgeCounts {
   readonly bucket: string;
   readonly pass: number;
   readonly elapsedMs: number;
   readonly throttled: number;
-}
-
-/**
- * Opaque to callers: pass it back as `resumeToken` to continue.
- * JSON-serialisable.
- */
-export interface ResumeToken {
-  readonly v: 1;
-  readonly bucket: string;
-  readonly mode: PurgeMode;
-  readonly pass: number;
-  readonly counts: PurgeCounts;
-  readonly errors: DeleteFailure[];
-  /** Where the pass's listing streams stand; see purge-engine.ts. */
-  readonly streams: unknown;
-  /** Counts when the current pass started. */
-  readonly passStart: { readonly listed: number; readonly deleted: number };
 }
 
 /** What a run did. */
@@ -99,6 +86,7 @@ export interface PurgeResult extends PurgeCounts {
   readonly dryRun: boolean;
   /** The first 100 failures. */
   readonly errors: DeleteFailure[];
+  /** Time spent by the whole run, over all its segments when it was resumed. */
   readonly durationMs: number;
   /** `null` when the run is complete. */
   readonly resumeToken: ResumeToken | null;

@@ -6,7 +6,7 @@
  * lib/ can import this file without pulling Lambda code into a CDK app.
  */
 import type { PrefixTotals } from './prefix-report';
-import type { ResumeToken } from './purge-types';
+import type { ResumeToken } from './resume-token';
 import type { RetentionPolicy } from './retention-policy';
 
 /** `kind` of the event the schedule sends. */

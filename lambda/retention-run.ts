@@ -286,6 +286,7 @@ async function runRetention(
       bucket,
       mode: 'retain',
       selector: retentionSelector(run.policy, new Date(state.asOf)),
+      policy: run.policy,
       prefixes: run.policy.prefixes,
       maxDeletions: run.maxDeletionsPerRun,
       dryRun: run.dryRun,

@@ -74,16 +74,25 @@ describe('CurrentMarkerGuard', () => {
     expect(guard.kept).toBe(1);
   });
 
-  test('a taint survives a resume token', () => {
-    const first = new CurrentMarkerGuard();
-    first.watch('k');
-    const v1 = entry('k', 'v1');
-    first.track(v1);
-    first.settle(v1, false);
-    const key = first.taintedWatchedKey();
-    expect(key).toBe('k');
+  test('a taint restored in a resumed run keeps the key\'s marker', () => {
     const resumed = new CurrentMarkerGuard();
-    resumed.restoreTaint(key!);
+    resumed.restoreTaint('k');
     expect(resumed.admit(entry('k', 'dm', true, true))).toBe('keep');
+  });
+
+  test('a waiting marker kept because its key was tainted is handed out once by takeKept', () => {
+    // GIVEN a marker waiting for a version of its key
+    const guard = new CurrentMarkerGuard();
+    guard.watch('k');
+    const v1 = entry('k', 'v1');
+    guard.track(v1);
+    const dm = entry('k', 'dm', true, true);
+    expect(guard.admit(dm)).toBe('wait');
+    // WHEN the version is not deleted
+    guard.settle(v1, false);
+    // THEN the marker is kept, and reported as such once
+    expect(guard.takeKept()).toEqual([dm]);
+    expect(guard.takeKept()).toEqual([]);
+    expect(guard.takeReleased()).toEqual([]);
   });
 });

@@ -109,7 +109,7 @@ describe('CLI purge through a storm of 500s, connection resets and per-key Inter
     expect(seeded).toMatchObject({ objectVersions: 20_000, deleteMarkers: 500 });
 
     // WHEN it is purged through the storm
-    const { out, before, after } = await inStorm(run, () => cliAsync('purge', '--bucket', bucket, '--endpoint', server.endpoint, '--json'));
+    const { out, before, after } = await inStorm(run, () => cliAsync({}, 'purge', '--bucket', bucket, '--endpoint', server.endpoint, '--json'));
     tally('purge', before, after);
 
     // THEN it exits 0 with exact counts and nothing failed
@@ -148,7 +148,7 @@ describe('CLI retention run through the same storm', () => {
 
     // WHEN a retention run keeps 2 noncurrent versions, through the storm
     const { out, before, after } = await inStorm(100 + run, () =>
-      cliAsync('retain', '--bucket', bucket, '--endpoint', server.endpoint, '--keep-noncurrent', '2', '--json'),
+      cliAsync({}, 'retain', '--bucket', bucket, '--endpoint', server.endpoint, '--keep-noncurrent', '2', '--json'),
     );
     tally('retain', before, after);
 
@@ -227,7 +227,7 @@ describe('a fault that outlasts the retries stops the run truthfully', () => {
     // WHEN it is purged
     const { out } = await inStorm(300, async () => {
       server.configure({ internalErrorRate: 1 });
-      return cliAsync('purge', '--bucket', bucket, '--endpoint', server.endpoint);
+      return cliAsync({}, 'purge', '--bucket', bucket, '--endpoint', server.endpoint);
     });
     // THEN exit 1 (not 2: nothing is wrong with the command), naming the fault and what was done
     expect(out.code).toBe(1);
@@ -245,7 +245,7 @@ describe('a fault that outlasts the retries stops the run truthfully', () => {
     // WHEN it is purged
     const { out } = await inStorm(400, async () => {
       server.configure({ internalErrorRate: 0, connectionResetRate: 0, keyErrorRate: 0.5 });
-      return cliAsync('purge', '--bucket', bucket, '--endpoint', server.endpoint, '--json');
+      return cliAsync({}, 'purge', '--bucket', bucket, '--endpoint', server.endpoint, '--json');
     });
 
     // THEN it exits 1, names the fault on stderr, and reports what it deleted and a resume token, with nothing failed
@@ -261,7 +261,7 @@ describe('a fault that outlasts the retries stops the run truthfully', () => {
     // WHEN the run is resumed with its token, S3 having recovered
     const tokenFile = join(mkdtempSync(join(tmpdir(), 'vp-storm-')), 'token.json');
     writeFileSync(tokenFile, JSON.stringify(first.resumeToken));
-    const resumed = await cliAsync('purge', '--bucket', bucket, '--endpoint', server.endpoint, '--json', '--resume-token', `@${tokenFile}`);
+    const resumed = await cliAsync({}, 'purge', '--bucket', bucket, '--endpoint', server.endpoint, '--json', '--resume-token', `@${tokenFile}`);
 
     // THEN it finishes: exit 0, the counts add up to every version exactly once, the bucket is empty
     expect({ code: resumed.code, stderr: resumed.stderr }).toEqual({ code: 0, stderr: '' });

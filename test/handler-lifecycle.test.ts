@@ -330,7 +330,7 @@ describe('Continuation', () => {
     for (const [i, c] of continuations.entries()) {
       expect(c).toMatchObject({ functionName: FUNCTION_NAME, invocationType: 'Event' });
       expect(c.payload).toMatchObject({ kind: 'teardown-continuation', event: { ...event }, state: { invocation: i + 2 } });
-      expect(c.payload.state.resumeToken).toMatchObject({ v: 1, bucket });
+      expect(c.payload.state.resumeToken).toMatchObject({ v: 2, bucket });
     }
     expect(responses.answers(event.RequestId)).toHaveLength(1);
     expect(await listAll(s3, bucket)).toEqual([]);

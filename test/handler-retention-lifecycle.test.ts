@@ -263,9 +263,7 @@ describe('Scheduled retention run', () => {
     }
     expect(first.asOf).toBe(first.startedAt);
     // AND the first invocation stopped inside the listing, holding the selector's state for the key in progress
-    expect(first.resumeToken.streams.streams).toEqual([
-      expect.objectContaining({ cursor: expect.objectContaining({ keyMarker: expect.any(String) }), selector: expect.anything() }),
-    ]);
+    expect(first.resumeToken.streams).toEqual([expect.objectContaining({ k: expect.any(String), i: expect.any(String), q: expect.anything() })]);
     // AND the survivors are each key's current version and its newest noncurrent one
     const expected = keys.flatMap((k) => [h.id(k, 1), h.id(k, 2)]);
     expect(ids(await listAll(s3c, bucket))).toEqual(expected.sort());

@@ -28,13 +28,17 @@ describe('Object Lock explanations', () => {
     // GIVEN a token from a run that already explained one failure, and one more locked version to list
     const explained = `${LOCKED}: COMPLIANCE retention until 2099-01-01T00:00:00.000Z`;
     const token: ResumeToken = {
-      v: 1,
+      v: 2,
       bucket: 'bkt',
       mode: 'purge',
+      dryRun: false,
+      prefixes: '',
+      policy: null,
       pass: 1,
+      elapsedMs: 1000,
       counts: { listed: 1, selected: 1, deleted: 0, deleteMarkersDeleted: 0, bytesDeleted: 0, failed: 1 },
       errors: [{ key: 'first', versionId: 'v1', code: 'AccessDenied', message: explained }],
-      streams: { streams: [{ range: { prefix: '' }, cursor: { keyMarker: 'first', versionIdMarker: 'v1' }, held: null, selector: null }], pending: [] },
+      streams: [{ s: 0, k: 'first', i: 'v1' }],
       passStart: { listed: 0, deleted: 0 },
     };
     s3.on(ListObjectVersionsCommand).resolves({

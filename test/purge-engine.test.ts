@@ -5,9 +5,11 @@
  * proven against moto in purge-engine.integ.test.ts.
  *
  * The mock serves listings from a small in-memory bucket (FakeBucket) so that
- * markers, passes and resumption behave as on S3; like moto, a listing whose
- * VersionIdMarker names a deleted version ends early, which would expose a
- * page's last entry deleted before the next page was fetched.
+ * markers, passes and resumption behave as on S3. By default, like moto, a
+ * listing whose VersionIdMarker names a deleted version ends early, which
+ * would expose a page's last entry deleted before the next page was fetched;
+ * `{ markers: 's3' }` makes it carry on from the marker's position, as S3
+ * does, for tests of where a resumed run lists from.
  */
 import {
   DeleteObjectCommand,
@@ -25,12 +27,15 @@ import {
   type ListObjectVersionsCommandOutput,
 } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
+import fc from 'fast-check';
 import { MAX_TRANSIENT_ATTEMPTS } from '../lambda/constants';
 import { PurgeConfigError } from '../lambda/errors';
 import { compareKeys } from '../lambda/key-order';
 import { purgeBucket } from '../lambda/purge-engine';
 import type { PurgeOptions, PurgeResult } from '../lambda/purge-types';
 import { RateController } from '../lambda/rate-controller';
+import type { RetentionPolicy } from '../lambda/retention-policy';
+import { retentionSelector } from '../lambda/retention-selector';
 
 const s3 = mockClient(S3Client);
 const BUCKET = 'bkt';
@@ -70,7 +75,10 @@ class FakeBucket {
   /** Runs before each DeleteObjects answer; may throw or wait. */
   beforeDeleteObjects?: (input: DeleteObjectsCommandInput, call: number) => void | Promise<void>;
 
-  constructor(private readonly pageSize = 1000) {}
+  constructor(
+    private readonly pageSize = 1000,
+    private readonly options: { markers: 'moto' | 's3' } = { markers: 'moto' },
+  ) {}
 
   /** Adds `versions` versions of `key` (ids `key~1` oldest … `key~n` newest), optionally topped by a delete marker. */
   add(key: string, versions = 1, options: { marker?: boolean } = {}): this {
@@ -105,7 +113,7 @@ class FakeBucket {
       const marker = input.KeyMarker;
       const at = input.VersionIdMarker === undefined ? -1 : this.entries.findIndex((e) => e.key === marker && e.versionId === input.VersionIdMarker);
       // moto: a VersionIdMarker naming a deleted version ends the listing.
-      if (at >= 0 && this.entries[at].gone) return { IsTruncated: false, Versions: [], DeleteMarkers: [], $metadata: {} };
+      if (at >= 0 && this.entries[at].gone && this.options.markers === 'moto') return { IsTruncated: false, Versions: [], DeleteMarkers: [], $metadata: {} };
       start = at >= 0 ? at + 1 : this.entries.findIndex((e) => compareKeys(e.key, marker) > 0);
       if (start < 0) start = this.entries.length;
     }
@@ -431,9 +439,9 @@ describe('purgeBucket: stopping and resuming', () => {
     expect(bucket.live()).toEqual([]);
   });
 
-  it('starts no DeleteObjects after the deadline, and a resumed run continues from the listing markers with counts adding up', async () => {
+  it('starts no DeleteObjects after the deadline, and a resumed run lists again from before the first entry not deleted, counting each entry once', async () => {
     // GIVEN six keys listed two per page, and a clock that passes the deadline while page 2 is fetched
-    const bucket = new FakeBucket(2).add('k0').add('k1').add('k2').add('k3').add('k4').add('k5');
+    const bucket = new FakeBucket(2, { markers: 's3' }).add('k0').add('k1').add('k2').add('k3').add('k4').add('k5');
     serve(bucket);
     const clock = controllableClock();
     const deadline = Date.now() + 60_000;
@@ -450,29 +458,30 @@ describe('purgeBucket: stopping and resuming', () => {
 
     // THEN the run stopped after two pages with a token, and no DeleteObjects started after the deadline
     expect(first.resumeToken).not.toBeNull();
-    expect(first.listed).toBe(4);
     expect(bucket.listCalls).toBe(2);
     expect(deleteStartedAt.filter((t) => t >= deadline)).toEqual([]);
-    // (everything chosen so far was still waiting in the batch when the deadline passed: kept in the token)
-    expect(first.deleted).toBe(0);
+    // (everything chosen so far was still waiting in the batch when the deadline passed: nothing deleted)
+    expect(first).toMatchObject({ listed: 3, selected: 3, deleted: 0 });
     expect(bucket.live()).toHaveLength(6);
+    // AND the token holds no entry, only where to list again from: the start, since nothing was deleted
+    expect(first.resumeToken).toMatchObject({ counts: { listed: 0, selected: 0, deleted: 0 }, streams: [{ s: 0 }] });
+    expect(JSON.stringify(first.resumeToken)).not.toMatch(/k1~1/);
 
     // WHEN the run is resumed with the token
     s3.resetHistory();
     bucket.beforeList = undefined;
     const second = await purge({ resumeToken: JSON.parse(JSON.stringify(first.resumeToken)) });
 
-    // THEN its first listing continues from page 2's NextKeyMarker / NextVersionIdMarker (page 2 was k2, k3)
-    expect(listInputs()[0]).toMatchObject({ KeyMarker: 'k3', VersionIdMarker: 'k3~1' });
-    // AND the counts of both runs add up to the bucket, each version sent for deletion once
-    expect(second).toMatchObject({ listed: 6, deleted: 6, failed: 0, resumeToken: null });
+    // THEN it lists from the start, and the totals are those of one uninterrupted run, each version sent once
+    expect(listInputs()[0].KeyMarker).toBeUndefined();
+    expect(second).toMatchObject({ listed: 6, selected: 6, deleted: 6, failed: 0, resumeToken: null });
     expect(bucket.live()).toEqual([]);
     expect(sentForDeletion().sort()).toEqual(allIds(bucket).sort());
   });
 
-  it('within the reserve before the deadline, stops listing but still deletes what it had chosen, then resumes from the markers', async () => {
+  it('within the reserve before the deadline, stops listing but still deletes what it had chosen, then resumes after the last deleted entry', async () => {
     // GIVEN six keys listed two per page, and a clock that jumps to 1 s before the deadline while page 2 is fetched
-    const bucket = new FakeBucket(2).add('k0').add('k1').add('k2').add('k3').add('k4').add('k5');
+    const bucket = new FakeBucket(2, { markers: 's3' }).add('k0').add('k1').add('k2').add('k3').add('k4').add('k5');
     serve(bucket);
     const clock = controllableClock();
     const deadline = Date.now() + 60_000;
@@ -485,8 +494,8 @@ describe('purgeBucket: stopping and resuming', () => {
 
     // THEN listing stopped after page 2, but the entries chosen so far (all but page 2's last) were deleted before the deadline
     expect(bucket.listCalls).toBe(2);
-    expect(first).toMatchObject({ listed: 4, deleted: 3 });
-    expect(first.resumeToken).not.toBeNull();
+    expect(first).toMatchObject({ listed: 3, deleted: 3 });
+    expect(first.resumeToken).toMatchObject({ counts: { listed: 3, deleted: 3 }, streams: [{ s: 0, k: 'k2', i: 'k2~1' }] });
     expect(bucket.live().map((e) => e.key)).toEqual(['k3', 'k4', 'k5']);
 
     // WHEN the run is resumed
@@ -494,8 +503,8 @@ describe('purgeBucket: stopping and resuming', () => {
     bucket.beforeList = undefined;
     const second = await purge({ resumeToken: JSON.parse(JSON.stringify(first.resumeToken)) });
 
-    // THEN it continues after k3's version and the totals cover the whole bucket once
-    expect(listInputs()[0]).toMatchObject({ KeyMarker: 'k3', VersionIdMarker: 'k3~1' });
+    // THEN it continues after k2's deleted version (S3 carries on from a deleted marker version) and counts each entry once
+    expect(listInputs()[0]).toMatchObject({ KeyMarker: 'k2', VersionIdMarker: 'k2~1' });
     expect(second).toMatchObject({ listed: 6, deleted: 6, resumeToken: null });
     expect(bucket.live()).toEqual([]);
   });
@@ -631,5 +640,132 @@ describe('purgeBucket: concurrency and paging', () => {
     expect(result).toMatchObject({ deleted: 2090, passes: 2, resumeToken: null });
     expect(bucket.live()).toEqual([]);
     expect(sentForDeletion()).toHaveLength(2090);
+  });
+});
+
+describe('purgeBucket: resume tokens', () => {
+  it('refuses a real run\'s token in a dry run, and a dry run\'s token in a real run, before listing or deleting anything', async () => {
+    // GIVEN a real run stopped with a token, and a dry run stopped with a token
+    const bucket = new FakeBucket(2, { markers: 's3' }).add('a', 2).add('b', 2).add('c', 2);
+    serve(bucket);
+    const real = await purge({ deadline: Date.now() - 1 });
+    const dry = await purge({ dryRun: true, deadline: Date.now() - 1 });
+    s3.resetHistory();
+
+    // WHEN each is passed to the other kind of run
+    const dryWithReal = purge({ dryRun: true, resumeToken: JSON.parse(JSON.stringify(real.resumeToken)) });
+    const realWithDry = purge({ resumeToken: JSON.parse(JSON.stringify(dry.resumeToken)) });
+
+    // THEN both are refused, naming the field, and nothing was listed or deleted
+    await expect(dryWithReal).rejects.toMatchObject({ name: 'ResumeTokenError', field: 'dryRun' });
+    await expect(realWithDry).rejects.toMatchObject({ name: 'ResumeTokenError', field: 'dryRun' });
+    expect(s3.calls()).toHaveLength(0);
+    expect(bucket.live()).toHaveLength(6);
+  });
+
+  it('a dry run stopped in the middle and resumed deletes nothing and selects each entry once', async () => {
+    // GIVEN six versions listed two per page, and an abort while page 2 is fetched
+    const bucket = new FakeBucket(2, { markers: 's3' }).add('a', 2).add('b', 2).add('c', 2);
+    serve(bucket);
+    const controller = new AbortController();
+    bucket.beforeList = (_input, call) => {
+      if (call === 2) controller.abort();
+    };
+
+    // WHEN a dry run stops, and is resumed with its token
+    const first = await purge({ dryRun: true, listConcurrency: 1, signal: controller.signal });
+    bucket.beforeList = undefined;
+    const second = await purge({ dryRun: true, resumeToken: JSON.parse(JSON.stringify(first.resumeToken)) });
+
+    // THEN nothing was deleted, and the totals count every version once
+    expect(first.resumeToken).not.toBeNull();
+    expect(s3.commandCalls(DeleteObjectsCommand)).toHaveLength(0);
+    expect(s3.commandCalls(DeleteObjectCommand)).toHaveLength(0);
+    expect(second).toMatchObject({ dryRun: true, listed: 6, selected: 6, deleted: 0, resumeToken: null });
+    expect(bucket.live()).toHaveLength(6);
+  });
+
+  it('durationMs of a resumed run covers every segment', async () => {
+    // GIVEN a token from a run that had spent 5 s
+    const bucket = new FakeBucket().add('a', 1);
+    serve(bucket);
+    const first = await purge({ deadline: Date.now() - 1 });
+    const token = { ...JSON.parse(JSON.stringify(first.resumeToken)), elapsedMs: 5_000 };
+    // WHEN it is resumed
+    const second = await purge({ resumeToken: token });
+    // THEN the duration includes the earlier 5 s
+    expect(second.durationMs).toBeGreaterThanOrEqual(5_000);
+    expect(second.durationMs).toBeLessThan(60_000);
+  });
+
+  /**
+   * A run stopped at random points (some DeleteObjects not sent, some
+   * answered) and resumed through JSON tokens until it ends leaves exactly
+   * the survivors, and reports exactly the totals, of one uninterrupted run.
+   */
+  it('stopped and resumed any number of times, a run ends like an uninterrupted one (property)', async () => {
+    const keyPool = ['a', 'a/1', 'b', 'b/c', 'b/d', 'c', 'logs/1', 'logs/2', 'z'];
+    const historyArb = fc.array(
+      fc.record({ key: fc.constantFrom(...keyPool), versions: fc.integer({ min: 1, max: 5 }), marker: fc.boolean(), lockedVersion: fc.option(fc.integer({ min: 1, max: 5 }), { nil: undefined }) }),
+      { minLength: 1, maxLength: 8 },
+    );
+    const policyArb = fc.oneof(
+      fc.constant<'purge'>('purge'),
+      fc.record({ keepNoncurrentVersions: fc.option(fc.integer({ min: 0, max: 2 }), { nil: undefined }), expiredDeleteMarkers: fc.boolean() }),
+    );
+    await fc.assert(
+      fc.asyncProperty(historyArb, policyArb, fc.integer({ min: 1, max: 4 }), fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLength: 30 }), async (histories, rule, pageSize, stops) => {
+        const policy: RetentionPolicy | undefined =
+          rule === 'purge' ? undefined : { ...rule, ...(rule.keepNoncurrentVersions === undefined && !rule.expiredDeleteMarkers && { keepNoncurrentVersions: 0 }) };
+        const build = () => {
+          const bucket = new FakeBucket(pageSize, { markers: 's3' });
+          const seen = new Set<string>();
+          for (const h of histories) {
+            if (seen.has(h.key)) continue;
+            seen.add(h.key);
+            bucket.add(h.key, h.versions, { marker: h.marker });
+            if (h.lockedVersion !== undefined && h.lockedVersion <= h.versions) bucket.keyErrors.set(`${h.key}@${h.key}~${h.lockedVersion}`, 'AccessDenied');
+          }
+          return bucket;
+        };
+        const options = (): Partial<PurgeOptions> =>
+          policy ? { mode: 'retain', policy, selector: retentionSelector(policy, new Date(Date.UTC(2030, 0, 1))), concurrency: 2, listConcurrency: 1 } : { concurrency: 2, listConcurrency: 2 };
+
+        // Uninterrupted
+        s3.reset();
+        const whole = build();
+        serve(whole);
+        const expected = await purge(options());
+        const survivors = whole.live().map((e) => `${e.key}@${e.versionId}`);
+
+        // Stopped after a few DeleteObjects or listings each time, resumed through JSON
+        s3.reset();
+        const bucket = build();
+        serve(bucket);
+        let token: unknown = null;
+        let last: PurgeResult | undefined;
+        for (let segment = 0; segment < 200 && (segment === 0 || token); segment++) {
+          const controller = new AbortController();
+          const stopAt = stops[segment % stops.length];
+          const deletesBefore = bucket.deleteObjectsCalls;
+          const listsBefore = bucket.listCalls;
+          const abortAfterDeletes = segment % 2 === 0;
+          bucket.beforeDeleteObjects = (_input, call) => {
+            if (abortAfterDeletes && call - deletesBefore >= stopAt) controller.abort();
+          };
+          bucket.beforeList = (_input, call) => {
+            if (!abortAfterDeletes && call - listsBefore >= stopAt) controller.abort();
+          };
+          last = await purge({ ...options(), signal: controller.signal, resumeToken: token as PurgeOptions['resumeToken'] });
+          token = last.resumeToken ? JSON.parse(JSON.stringify(last.resumeToken)) : null;
+        }
+        expect(token).toBeNull();
+        expect(bucket.live().map((e) => `${e.key}@${e.versionId}`)).toEqual(survivors);
+        const totals = (r: PurgeResult) => ({ listed: r.listed, selected: r.selected, deleted: r.deleted, deleteMarkersDeleted: r.deleteMarkersDeleted, bytesDeleted: r.bytesDeleted, failed: r.failed });
+        if (policy) expect(totals(last!)).toEqual(totals(expected));
+        else expect({ deleted: last!.deleted, deleteMarkersDeleted: last!.deleteMarkersDeleted, failed: last!.failed }).toEqual({ deleted: expected.deleted, deleteMarkersDeleted: expected.deleteMarkersDeleted, failed: expected.failed });
+      }),
+      { numRuns: 60 },
+    );
   });
 });

@@ -376,13 +376,17 @@ function entry(key: string, versionId: string, lastModified: number, o: Partial<
 
 function resumeToken(counts: Partial<ResumeToken['counts']>): ResumeToken {
   return {
-    v: 1,
+    v: 2,
     bucket: 'data',
     mode: 'retain',
+    dryRun: false,
+    prefixes: '',
+    policy: { noncurrentVersionsOlderThanMs: null, keepNoncurrentVersions: 0, expiredDeleteMarkers: false, exclude: '' },
     pass: 1,
+    elapsedMs: 0,
     counts: { listed: 0, selected: 0, deleted: 0, deleteMarkersDeleted: 0, bytesDeleted: 0, failed: 0, ...counts },
     errors: [],
-    streams: { streams: [], pending: [] },
+    streams: [{ s: 0 }],
     passStart: { listed: 0, deleted: 0 },
   };
 }
