@@ -10,8 +10,8 @@
  * with what was in flight.
  */
 import { S3Client } from '@aws-sdk/client-s3';
-import { purgeBucket } from '../lambda/purge-engine';
-import type { PurgeResult } from '../lambda/purge-types';
+import { purgeBucket } from '../lambda/engine/purge-engine';
+import type { PurgeResult } from '../lambda/engine/purge-types';
 import { startModelServer } from './s3-model';
 
 const KEYS = 20_000;

@@ -7,19 +7,19 @@ import {
   isCfnEvent,
   redactEvent,
   sendResponse,
-} from './cfn-response';
-import { type HandlerEnv, readHandlerEnv } from './env';
-import { purgeBucket } from './purge-engine';
-import type { PurgeOptions, PurgeResult } from './purge-types';
+} from './teardown/cfn-response';
+import { type HandlerEnv, readHandlerEnv } from './runtime/env';
+import { purgeBucket } from './engine/purge-engine';
+import type { PurgeOptions, PurgeResult } from './engine/purge-types';
 import { CREATE_FAILED_PHYSICAL_ID } from './resource-contract';
-import { isRetentionRequest, type RetentionRequest, type RetentionRequestContinuation } from './retention-contract';
-import { type PublishRetentionMetrics, publishRetentionMetrics } from './retention-metrics';
-import { resolveRetentionRequest, toRequestContinuation } from './retention-request';
-import { type RetentionOutcome, runRetention } from './retention-run';
-import { createS3Client } from './s3-client';
-import { type ContinuationPayload, createSelfInvoker, type InvokeSelf, isContinuation } from './self-invoke';
-import { onContinuation, onCreate, onDelete, onUpdate, type TeardownOutcome, type TeardownTiming } from './teardown';
-import type { TeardownDeps } from './teardown-deps';
+import { isRetentionRequest, type RetentionRequest, type RetentionRequestContinuation } from './retention/contract';
+import { type PublishRetentionMetrics, publishRetentionMetrics } from './retention/metrics';
+import { resolveRetentionRequest, toRequestContinuation } from './retention/request';
+import { type RetentionOutcome, runRetention } from './retention/run';
+import { createS3Client } from './engine/s3/s3-client';
+import { type ContinuationPayload, createSelfInvoker, type InvokeSelf, isContinuation } from './runtime/self-invoke';
+import { onContinuation, onCreate, onDelete, onUpdate, type TeardownOutcome, type TeardownTiming } from './teardown/custom-resource';
+import type { TeardownDeps } from './teardown/deps';
 
 /** The part of Lambda's context object the handler uses. */
 export interface LambdaContext {
@@ -137,9 +137,9 @@ async function handleEvent(event: IncomingEvent, context: LambdaContext, deps: H
 }
 
 /**
- * Runs one invocation of a scheduled retention run (lambda/retention-run.ts),
+ * Runs one invocation of a scheduled retention run (lambda/retention/run.ts),
  * with the policy configured for the purger the request names
- * (lambda/retention-request.ts). Rethrows a failed run's error after logging it.
+ * (lambda/retention/request.ts). Rethrows a failed run's error after logging it.
  */
 async function handleRetention(event: unknown, context: LambdaContext, deps: HandlerDeps): Promise<RetentionOutcome> {
   try {
@@ -155,10 +155,7 @@ async function handleRetention(event: unknown, context: LambdaContext, deps: Han
         s3: deps.s3,
         purge: deps.purge,
         // The next invocation gets the state only, and reads the policy again.
-        invokeSelf: async (payload) => {
-          if (payload.kind !== 'retention-continuation' || payload.v !== 1) throw new Error('unexpected continuation');
-          await deps.invokeSelf(toRequestContinuation(purger, payload));
-        },
+        invokeSelf: (continuation) => deps.invokeSelf(toRequestContinuation(purger, continuation)),
         logger: {
           info: (m, a) => deps.logger.info(m, a ?? {}),
           warn: (m, a) => deps.logger.warn(m, a ?? {}),

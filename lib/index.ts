@@ -11,5 +11,5 @@ export {
   DEAD_LETTER_RETENTION,
 } from './version-purger-provider';
 export { PURGE_TAG_KEY, FENCE_STATEMENT_SID, RESOURCE_TYPE } from '../lambda/resource-contract';
-export { METRICS_NAMESPACE, METRICS_DIMENSION, RETENTION_METRIC } from '../lambda/retention-contract';
-export type { RetentionRequest } from '../lambda/retention-contract';
+export { METRICS_NAMESPACE, METRICS_DIMENSION, RETENTION_METRIC } from '../lambda/retention/contract';
+export type { RetentionRequest } from '../lambda/retention/contract';

@@ -132,7 +132,7 @@ export class VersionPurgerProvider extends Construct {
     );
 
     // A Delete purges only when CloudFormation confirms that this stack is
-    // deleting the resource (lambda/stack-deletion-check.ts): read-only, this stack only.
+    // deleting the resource (lambda/teardown/stack-deletion-check.ts): read-only, this stack only.
     this.role.addToPolicy(
       new iam.PolicyStatement({
         actions: ['cloudformation:DescribeStacks', 'cloudformation:DescribeStackResource'],

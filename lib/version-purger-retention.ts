@@ -5,15 +5,15 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct, type IConstruct } from 'constructs';
-import { createKeyFilter } from '../lambda/key-filter';
+import { createKeyFilter } from '../lambda/engine/key-filter';
 import {
   METRICS_DIMENSION,
   METRICS_NAMESPACE,
   RETENTION_EVENT_KIND,
   RETENTION_METADATA_KEY,
   RETENTION_METRIC,
-} from '../lambda/retention-contract';
-import { validateRetentionPolicy } from '../lambda/retention-policy';
+} from '../lambda/retention/contract';
+import { validateRetentionPolicy } from '../lambda/engine/retention-policy';
 import { VersionPurgerValidationError } from './validation-error';
 import type { VersionPurgerProvider } from './version-purger-provider';
 
@@ -308,7 +308,7 @@ function reportTarget(scope: IConstruct, options: RetentionOptions): ResolvedRep
 
 /**
  * Validates the options and builds the rule's input: the event the handler
- * reads (lambda/retention-contract.ts `RetentionEvent`). Unresolved tokens
+ * reads (lambda/retention/contract.ts `RetentionEvent`). Unresolved tokens
  * skip the checks they would take part in.
  * @throws VersionPurgerValidationError naming the first problem.
  */

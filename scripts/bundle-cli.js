@@ -9,7 +9,7 @@ const root = path.join(__dirname, '..');
 const outfile = path.join(root, 'dist', 'bin', 'cli.js');
 
 esbuild.buildSync({
-  entryPoints: [path.join(root, 'bin', 'cli.ts')],
+  entryPoints: [path.join(root, 'bin', 'cli', 'cli.ts')],
   outfile,
   bundle: true,
   platform: 'node',

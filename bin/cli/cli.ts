@@ -1,21 +1,21 @@
 #!/usr/bin/env node
 // Must come first: it configures the AWS SDK before the SDK is loaded.
-import './cli-env';
+import './env';
 import { Command, CommanderError, Option } from 'commander';
-import { describeError } from '../lambda/describe-error';
-import { PurgeConfigError } from '../lambda/errors';
-import { PrefixReport } from '../lambda/prefix-report';
-import { purgeBucket } from '../lambda/purge-engine';
-import type { PurgeOptions, PurgeProgress, PurgeResult } from '../lambda/purge-types';
-import { ResumeTokenError, type ResumeToken } from '../lambda/resume-token';
-import type { RetentionPolicy } from '../lambda/retention-policy';
-import { retentionSelector } from '../lambda/retention-selector';
-import { createS3Client } from '../lambda/s3-client';
-import { isTransient } from '../lambda/s3-errors';
-import { collect, durationOption, endpointOption, instantOption, integerOption } from './cli-options';
-import { humanReport, jsonReport } from './cli-report';
-import { continueCommand, describeTokenError, readResumeToken, UsageError, writeResumeToken } from './cli-resume';
-import { packageVersion } from './cli-version';
+import { describeError } from '../../lambda/engine/describe-error';
+import { PurgeConfigError } from '../../lambda/engine/errors';
+import { PrefixReport } from '../../lambda/retention/prefix-report';
+import { purgeBucket } from '../../lambda/engine/purge-engine';
+import type { PurgeOptions, PurgeProgress, PurgeResult } from '../../lambda/engine/purge-types';
+import { ResumeTokenError, type ResumeToken } from '../../lambda/engine/resume-token';
+import type { RetentionPolicy } from '../../lambda/engine/retention-policy';
+import { retentionSelector } from '../../lambda/retention/selector';
+import { createS3Client } from '../../lambda/engine/s3/s3-client';
+import { isTransient } from '../../lambda/engine/s3/s3-errors';
+import { collect, durationOption, endpointOption, instantOption, integerOption } from './options';
+import { humanReport, jsonReport } from './report';
+import { continueCommand, describeTokenError, readResumeToken, UsageError, writeResumeToken } from './resume';
+import { packageVersion } from './version';
 import { ProgressDisplay } from './progress-display';
 
 /**

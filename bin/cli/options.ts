@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from 'commander';
-import { parseDuration } from '../lambda/duration';
+import { parseDuration } from '../../lambda/engine/duration';
 
 /** Parses a whole number within bounds, for commander options; errors say the allowed range. */
 export function integerOption(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {

@@ -1,5 +1,5 @@
 import { SingleBar, Presets } from 'cli-progress';
-import type { PurgeProgress } from '../lambda/purge-types';
+import type { PurgeProgress } from '../../lambda/engine/purge-types';
 
 /**
  * A progress bar on the terminal: deleted entries against entries listed so

@@ -1,5 +1,5 @@
-import type { PurgeResult } from '../lambda/purge-types';
-import type { PrefixReport } from '../lambda/prefix-report';
+import type { PurgeResult } from '../../lambda/engine/purge-types';
+import type { PrefixReport } from '../../lambda/retention/prefix-report';
 
 /** The `--json` object: the stable fields of the CLI contract, then extras. */
 export function jsonReport(result: PurgeResult, report?: PrefixReport): Record<string, unknown> {

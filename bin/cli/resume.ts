@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { ResumeTokenError } from '../lambda/resume-token';
+import { ResumeTokenError } from '../../lambda/engine/resume-token';
 import { shellCommand } from './shell-quote';
 
 /** A problem with what the user typed: exit 2, nothing deleted. */

@@ -20,7 +20,7 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { PHYSICAL_ID_PREFIX, PURGE_TAG_KEY, RESOURCE_TYPE } from '../lambda/resource-contract';
+import { PHYSICAL_ID_PREFIX, PURGE_TAG_KEY, RESOURCE_TYPE } from '../../lambda/resource-contract';
 
 /**
  * The owner id a VersionPurger would write into the bucket's tag and its
@@ -30,9 +30,9 @@ const DEMO_OWNER_ID = 'c8demo0000000000000000000000000000000000';
 import { captureCloudFormationResponse, LocalCloudFormationApi } from './local-cloudformation';
 import { startLocalS3 } from './local-s3';
 
-const CLI = join(__dirname, 'cli.js');
+const CLI = join(__dirname, '..', 'cli.js');
 /** The bundled handler, as `npm run build` leaves it and `cdk synth` stages it. */
-const HANDLER_BUNDLE = join(__dirname, '..', '..', 'assets', 'handler', 'index.js');
+const HANDLER_BUNDLE = join(__dirname, '..', '..', '..', 'assets', 'handler', 'index.js');
 const FOLDERS = ['logs/', 'exports/', 'images/', 'tmp/'];
 const KEYS_PER_FOLDER = 100;
 const VERSIONS_PER_KEY = 5;

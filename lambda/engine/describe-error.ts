@@ -1,4 +1,4 @@
-import { errorCode, errorMessage } from './s3-errors';
+import { errorCode, errorMessage } from './s3/s3-errors';
 
 /** `Code: message` of any error, for logs and reasons. */
 export function describeError(err: unknown): string {

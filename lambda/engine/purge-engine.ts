@@ -1,9 +1,9 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { setMaxListeners } from 'node:events';
-import { sleep } from './backoff';
-import { BatchDeleter, type SettledOutcome } from './batch-deleter';
+import { sleep } from './s3/backoff';
+import { BatchDeleter, type SettledOutcome } from './deleting/batch-deleter';
 import { CurrentMarkerGuard } from './current-marker-guard';
-import { inspectBucket } from './bucket-preflight';
+import { inspectBucket } from './deleting/bucket-preflight';
 import {
   DEFAULT_CONCURRENCY,
   DEFAULT_LIST_CONCURRENCY,
@@ -13,11 +13,11 @@ import {
   MAX_SHARDS,
   PROGRESS_INTERVAL_MS,
 } from './constants';
-import { discoverBoundaries, rangesFromBoundaries, thinBoundaries } from './key-ranges';
-import { explainLockFailures } from './lock-reasons';
+import { discoverBoundaries, rangesFromBoundaries, thinBoundaries } from './listing/key-ranges';
+import { explainLockFailures } from './deleting/lock-reasons';
 import type { PurgeCounts, PurgeOptions, PurgeResult } from './purge-types';
-import { RateController } from './rate-controller';
-import { decideRetry, faultKind } from './retry-policy';
+import { RateController } from './deleting/rate-controller';
+import { decideRetry, faultKind } from './s3/retry-policy';
 import {
   boundResumeToken,
   checkResumeToken,
@@ -27,11 +27,11 @@ import {
   type RunIdentity,
   type StreamToken,
 } from './resume-token';
-import { errorCode, errorMessage, isNoSuchBucket } from './s3-errors';
+import { errorCode, errorMessage, isNoSuchBucket } from './s3/s3-errors';
 import { selectAll } from './select-all';
 import { failureId, StreamLedger, type Checkpoint, type Decision, type Redo } from './stream-ledger';
 import type { DeleteFailure, SelectorFactory, TransientFault, VersionEntry } from './types';
-import { listVersionPage, type KeyRange, type ListCursor, type VersionPage } from './version-listing';
+import { listVersionPage, type KeyRange, type ListCursor, type VersionPage } from './listing/version-listing';
 
 /** One listing stream of a pass: a key range of one prefix, and where to start in it. */
 interface StreamPlan {

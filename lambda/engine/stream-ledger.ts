@@ -1,6 +1,6 @@
 import type { PurgeCounts } from './purge-types';
 import type { VersionEntry } from './types';
-import type { ListCursor } from './version-listing';
+import type { ListCursor } from './listing/version-listing';
 
 /** Where a listing stream can safely resume. */
 export interface Checkpoint {

@@ -6,8 +6,8 @@
  * lib/ can import this file without pulling Lambda code into a CDK app.
  */
 import type { PrefixTotals } from './prefix-report';
-import type { ResumeToken } from './resume-token';
-import type { RetentionPolicy } from './retention-policy';
+import type { ResumeToken } from '../engine/resume-token';
+import type { RetentionPolicy } from '../engine/retention-policy';
 
 /** `kind` of the event the schedule sends. */
 export const RETENTION_EVENT_KIND = 'retention';
@@ -68,7 +68,7 @@ export interface RetentionReportTarget {
 /**
  * A purger's configured retention run, version 1: what the construct stores
  * in the custom resource's metadata ({@link RETENTION_METADATA_KEY}), and what
- * lambda/retention-run.ts runs once the handler has loaded it and applied a
+ * lambda/retention/run.ts runs once the handler has loaded it and applied a
  * request's narrowing. Durations are milliseconds.
  */
 export interface RetentionEvent {

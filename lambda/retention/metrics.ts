@@ -1,5 +1,5 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { METRICS_DIMENSION, METRICS_NAMESPACE, RETENTION_METRIC } from './retention-contract';
+import { METRICS_DIMENSION, METRICS_NAMESPACE, RETENTION_METRIC } from './contract';
 
 /** The totals of one retention run, as emitted when the run ends. */
 export interface RetentionRunMetrics {

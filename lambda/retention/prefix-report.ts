@@ -1,4 +1,4 @@
-import type { VersionEntry } from './types';
+import type { VersionEntry } from '../engine/types';
 
 /** Counts and bytes of selected entries under one top-level prefix. */
 export interface PrefixTotals {

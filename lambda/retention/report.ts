@@ -5,8 +5,8 @@ import type {
   RetentionReportTarget,
   RetentionSampleEntry,
   RetentionTallySnapshot,
-} from './retention-contract';
-import type { VersionEntry } from './types';
+} from './contract';
+import type { VersionEntry } from '../engine/types';
 
 /** Most top-level prefixes tallied one by one; the rest are folded into {@link OTHER_PREFIXES}. */
 export const MAX_TALLIED_PREFIXES = 200;

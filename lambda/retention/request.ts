@@ -1,6 +1,6 @@
 import { type CloudFormationClient, DescribeStackResourceCommand } from '@aws-sdk/client-cloudformation';
-import { RetentionEventError } from './errors';
-import { RESOURCE_TYPE } from './resource-contract';
+import { RetentionEventError } from '../engine/errors';
+import { RESOURCE_TYPE } from '../resource-contract';
 import {
   RETENTION_CONTINUATION_KIND,
   RETENTION_EVENT_KIND,
@@ -10,8 +10,8 @@ import {
   type RetentionRequest,
   type RetentionRequestContinuation,
   type RetentionRunState,
-} from './retention-contract';
-import { errorMessage } from './s3-errors';
+} from './contract';
+import { errorMessage } from '../engine/s3/s3-errors';
 
 /**
  * Turns what invoked the function into the run to do, so that an invocation
@@ -110,7 +110,7 @@ function narrow(configured: Record<string, unknown>, dryRun: boolean, asOf: numb
 
 /**
  * Resolves a request, or a continuation the function sent itself, into the
- * form lambda/retention-run.ts runs (a configured {@link RetentionEvent}, or
+ * form lambda/retention/run.ts runs (a configured {@link RetentionEvent}, or
  * a {@link RetentionContinuation} around it). Also returns the purger, which
  * the next continuation must name.
  * @throws RetentionEventError for a request that cannot run.

@@ -1,6 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import { RetentionEventError, RetentionRunError } from './errors';
-import type { PurgeCounts, PurgeOptions, PurgeProgress, PurgeResult } from './purge-types';
+import { RetentionEventError, RetentionRunError } from '../engine/errors';
+import type { PurgeCounts, PurgeOptions, PurgeProgress, PurgeResult } from '../engine/purge-types';
 import {
   RETENTION_CONTINUATION_KIND,
   RETENTION_EVENT_KIND,
@@ -10,22 +10,21 @@ import {
   type RetentionReportTarget,
   type RetentionRunState,
   type RetentionTallySnapshot,
-} from './retention-contract';
-import type { PublishRetentionMetrics } from './retention-metrics';
-import { validateRetentionPolicy } from './retention-policy';
+} from './contract';
+import type { PublishRetentionMetrics } from './metrics';
+import { validateRetentionPolicy } from '../engine/retention-policy';
 import {
   MAX_REPORT_ENTRIES,
   putReportObject,
   ReportEntryCollector,
   reportStem,
   RetentionTally,
-} from './retention-report';
-import { retentionSelector } from './retention-selector';
-import { describeError } from './describe-error';
-import { describeFailure, fmt, plural } from './failure-text';
-import { errorMessage } from './s3-errors';
-import type { InvokeSelf } from './self-invoke';
-import type { DeleteFailure } from './types';
+} from './report';
+import { retentionSelector } from './selector';
+import { describeError } from '../engine/describe-error';
+import { describeFailure, fmt, plural } from '../engine/failure-text';
+import { errorMessage } from '../engine/s3/s3-errors';
+import type { DeleteFailure } from '../engine/types';
 
 /** Runaway guard: most invocations one retention run may use. */
 export const MAX_RETENTION_INVOCATIONS = 100;
@@ -49,7 +48,7 @@ export interface RetentionDeps {
   /** The purge engine's entry point. */
   readonly purge: (options: PurgeOptions) => Promise<PurgeResult>;
   /** Starts the next invocation of a run (asynchronously). */
-  readonly invokeSelf: InvokeSelf;
+  readonly invokeSelf: (continuation: RetentionContinuation) => Promise<void>;
   readonly logger: RetentionLogger;
   /** Emits the run's metrics once, when the run ends. */
   readonly publishMetrics: PublishRetentionMetrics;

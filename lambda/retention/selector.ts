@@ -1,6 +1,6 @@
-import { createKeyFilter, type KeyPredicate } from './key-filter';
-import { validateRetentionPolicy, type RetentionPolicy } from './retention-policy';
-import type { EntrySelector, SelectorFactory, VersionEntry } from './types';
+import { createKeyFilter, type KeyPredicate } from '../engine/key-filter';
+import { validateRetentionPolicy, type RetentionPolicy } from '../engine/retention-policy';
+import type { EntrySelector, SelectorFactory, VersionEntry } from '../engine/types';
 
 /**
  * What the selector remembers about the key in progress. Constant size

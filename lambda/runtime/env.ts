@@ -1,4 +1,4 @@
-import { ENV } from './resource-contract';
+import { ENV } from '../resource-contract';
 
 /** Time settings of the handler, read from the environment. */
 export interface HandlerEnv {

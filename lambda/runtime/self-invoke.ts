@@ -1,7 +1,7 @@
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import type { CfnDeleteEvent } from './cfn-response';
-import type { RetentionContinuation, RetentionRequestContinuation } from './retention-contract';
-import type { TeardownState } from './teardown';
+import type { CfnDeleteEvent } from '../teardown/cfn-response';
+import type { RetentionContinuation, RetentionRequestContinuation } from '../retention/contract';
+import type { TeardownState } from '../teardown/custom-resource';
 
 /** `kind` of the payload a handler sends to itself to continue a purge. */
 export const CONTINUATION_KIND = 'teardown-continuation';

@@ -1,6 +1,6 @@
 import { GetBucketTaggingCommand, type S3Client } from '@aws-sdk/client-s3';
-import { PURGE_TAG_KEY } from './resource-contract';
-import { errorCode, isNoSuchBucket } from './s3-errors';
+import { PURGE_TAG_KEY } from '../resource-contract';
+import { errorCode, isNoSuchBucket } from '../engine/s3/s3-errors';
 
 /**
  * Who owns the bucket, by its ownership tag:

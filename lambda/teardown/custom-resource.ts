@@ -1,12 +1,12 @@
 import { type BucketOwnership, checkOwnership } from './bucket-ownership';
 import type { CfnAnswer, CfnCreateEvent, CfnDeleteEvent, CfnUpdateEvent } from './cfn-response';
-import { describeError } from './describe-error';
-import { PurgeConfigError } from './errors';
-import type { PurgeProgress, PurgeResult, ResumeToken } from './purge-types';
+import { describeError } from '../engine/describe-error';
+import { PurgeConfigError } from '../engine/errors';
+import type { PurgeProgress, PurgeResult, ResumeToken } from '../engine/purge-types';
 import { estimateRemaining, isEmpty } from './remaining-versions';
-import { CREATE_FAILED_PHYSICAL_ID, PHYSICAL_ID_PREFIX, PURGE_TAG_KEY } from './resource-contract';
-import { errorMessage } from './s3-errors';
-import type { TeardownDeps } from './teardown-deps';
+import { CREATE_FAILED_PHYSICAL_ID, PHYSICAL_ID_PREFIX, PURGE_TAG_KEY } from '../resource-contract';
+import { errorMessage } from '../engine/s3/s3-errors';
+import type { TeardownDeps } from './deps';
 import {
   failedPurgeReason,
   invocationCapReason,
@@ -17,9 +17,9 @@ import {
   serviceTimeoutSpentCause,
   stillHoldsVersionsReason,
   type Tally,
-} from './teardown-reason';
+} from './reasons';
 import { checkStackDeletion, type StackDeletionCheck } from './stack-deletion-check';
-import { readSettings, type TeardownSettings } from './teardown-settings';
+import { readSettings, type TeardownSettings } from './settings';
 import { fenceWrites } from './write-fence';
 
 /** A continuation is not started when less than this is left of the budget (ms). */

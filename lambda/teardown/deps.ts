@@ -1,6 +1,6 @@
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { PurgeOptions, PurgeResult } from './purge-types';
+import type { PurgeOptions, PurgeResult } from '../engine/purge-types';
 
 /** The logger subset teardown uses (Powertools Logger fits it). */
 export interface TeardownLogger {

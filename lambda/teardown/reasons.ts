@@ -1,7 +1,7 @@
 import type { RemainingEstimate } from './remaining-versions';
-import type { TeardownSettings } from './teardown-settings';
-import { describeFailure, fmt, plural, shorten } from './failure-text';
-import type { DeleteFailure } from './types';
+import type { TeardownSettings } from './settings';
+import { describeFailure, fmt, plural, shorten } from '../engine/failure-text';
+import type { DeleteFailure } from '../engine/types';
 
 /** Most failures named in a Reason; the rest are counted. */
 export const MAX_REASON_FAILURES = 5;

@@ -1,7 +1,7 @@
 import { ListObjectVersionsCommand } from '@aws-sdk/client-s3';
-import { describeError } from './describe-error';
-import { isNoSuchBucket } from './s3-errors';
-import type { TeardownDeps } from './teardown-deps';
+import { describeError } from '../engine/describe-error';
+import { isNoSuchBucket } from '../engine/s3/s3-errors';
+import type { TeardownDeps } from './deps';
 
 /** Estimate of what is left in the bucket. */
 export interface RemainingEstimate {

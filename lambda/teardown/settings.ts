@@ -1,4 +1,4 @@
-import { PROPERTY } from './resource-contract';
+import { PROPERTY } from '../resource-contract';
 
 /** CloudFormation's default and largest custom-resource ServiceTimeout (s). */
 export const MAX_SERVICE_TIMEOUT_SECONDS = 3600;

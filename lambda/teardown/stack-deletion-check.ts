@@ -5,8 +5,8 @@ import {
   type StackResourceDetail,
 } from '@aws-sdk/client-cloudformation';
 import type { CfnDeleteEvent } from './cfn-response';
-import { PHYSICAL_ID_PREFIX } from './resource-contract';
-import { errorCode, errorMessage } from './s3-errors';
+import { PHYSICAL_ID_PREFIX } from '../resource-contract';
+import { errorCode, errorMessage } from '../engine/s3/s3-errors';
 
 /**
  * Stack statuses in which CloudFormation deletes resources:

@@ -1,8 +1,8 @@
 import { GetBucketPolicyCommand, PutBucketPolicyCommand } from '@aws-sdk/client-s3';
-import { describeError } from './describe-error';
-import { FENCE_STATEMENT_SID } from './resource-contract';
-import { errorCode, isNoSuchBucket } from './s3-errors';
-import type { TeardownDeps } from './teardown-deps';
+import { describeError } from '../engine/describe-error';
+import { FENCE_STATEMENT_SID } from '../resource-contract';
+import { errorCode, isNoSuchBucket } from '../engine/s3/s3-errors';
+import type { TeardownDeps } from './deps';
 
 /** The deny-PutObject statement that keeps late writers from refilling the bucket. */
 function fenceStatement(bucket: string, partition: string): Record<string, unknown> {

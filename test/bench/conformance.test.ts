@@ -24,7 +24,7 @@ import {
   type ListObjectVersionsCommandOutput,
 } from '@aws-sdk/client-s3';
 import { randomBytes } from 'node:crypto';
-import { startModelServer, INSTANT_CONFIG, type ModelServer } from '../bench/s3-model';
+import { startModelServer, INSTANT_CONFIG, type ModelServer } from '../../bench/s3-model';
 
 interface Target {
   readonly name: string;

@@ -14,10 +14,10 @@ import {
 import { createHash } from 'node:crypto';
 import { request } from 'node:http';
 import { Readable } from 'node:stream';
-import { INSTANT_CONFIG, startModelServer, type ModelServer } from '../bench/s3-model';
-import { listVersions } from '../bench/s3-model/list-versions';
-import { parseArguments } from '../bench/s3-model/main';
-import { partitionOf, PartitionThrottle } from '../bench/s3-model/token-bucket';
+import { INSTANT_CONFIG, startModelServer, type ModelServer } from '../../bench/s3-model';
+import { listVersions } from '../../bench/s3-model/list-versions';
+import { parseArguments } from '../../bench/s3-model/main';
+import { partitionOf, PartitionThrottle } from '../../bench/s3-model/token-bucket';
 
 function clientFor(server: ModelServer): S3Client {
   return new S3Client({

@@ -9,11 +9,11 @@ import { mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFil
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { MAX_RESUME_TOKEN_BYTES } from '../lambda/resume-token';
-import { CLI, cliAsync, requireBuiltCli, runAsync, TEST_CREDENTIALS } from './support/cli';
-import { MotoMarkerShim } from './support/moto-marker-shim';
-import { createBucket, fill, listAll, testClient, testEndpoint, uniqueBucketName } from './support/s3';
-import { ThrottlingProxy } from './support/throttling-proxy';
+import { MAX_RESUME_TOKEN_BYTES } from '../../lambda/engine/resume-token';
+import { CLI, cliAsync, requireBuiltCli, runAsync, TEST_CREDENTIALS } from '../support/cli';
+import { MotoMarkerShim } from '../support/moto-marker-shim';
+import { createBucket, fill, listAll, testClient, testEndpoint, uniqueBucketName } from '../support/s3';
+import { ThrottlingProxy } from '../support/throttling-proxy';
 
 let setup: S3Client;
 let shim: MotoMarkerShim;

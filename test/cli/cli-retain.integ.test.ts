@@ -1,7 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import { identities, writeTimeline, type Timeline, type TimelinePlan } from './support/histories';
-import { cli, requireBuiltCli } from './support/cli';
-import { createBucket, listAll, testClient, testEndpoint, uniqueBucketName } from './support/s3';
+import { identities, writeTimeline, type Timeline, type TimelinePlan } from '../support/histories';
+import { cli, requireBuiltCli } from '../support/cli';
+import { createBucket, listAll, testClient, testEndpoint, uniqueBucketName } from '../support/s3';
 
 /*
  * `version-purger retain` end to end against moto, on histories written in

@@ -2,8 +2,8 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { cli, cliIntoSlowReader, cliWith, requireBuiltCli } from './support/cli';
-import { createBucket, deleteMarker, fill, listAll, testClient, testEndpoint, uniqueBucketName } from './support/s3';
+import { cli, cliIntoSlowReader, cliWith, requireBuiltCli } from '../support/cli';
+import { createBucket, deleteMarker, fill, listAll, testClient, testEndpoint, uniqueBucketName } from '../support/s3';
 
 let setup: S3Client;
 
@@ -157,7 +157,7 @@ describe('version-purger purge', () => {
   });
 
   test('--version prints the package version', () => {
-    const { version } = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8'));
+    const { version } = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8'));
     const { code, stdout } = cli('--version');
     expect(code).toBe(0);
     expect(stdout).toBe(`${version}\n`);

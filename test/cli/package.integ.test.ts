@@ -9,10 +9,10 @@ import { mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { TEST_CREDENTIALS } from './support/cli';
-import { createBucket, fill, listAll, testClient, testEndpoint, uniqueBucketName } from './support/s3';
+import { TEST_CREDENTIALS } from '../support/cli';
+import { createBucket, fill, listAll, testClient, testEndpoint, uniqueBucketName } from '../support/s3';
 
-const ROOT = join(__dirname, '..');
+const ROOT = join(__dirname, '..', '..');
 const PACKAGE = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { name: string; version: string };
 
 let app: string;

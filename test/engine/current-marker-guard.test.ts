@@ -1,5 +1,5 @@
-import { CurrentMarkerGuard } from '../lambda/current-marker-guard';
-import type { VersionEntry } from '../lambda/types';
+import { CurrentMarkerGuard } from '../../lambda/engine/current-marker-guard';
+import type { VersionEntry } from '../../lambda/engine/types';
 
 const entry = (key: string, versionId: string, isDeleteMarker = false, isLatest = false): VersionEntry => ({
   key, versionId, isDeleteMarker, isLatest, lastModified: new Date(0), size: isDeleteMarker ? 0 : 1,

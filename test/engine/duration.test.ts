@@ -1,4 +1,4 @@
-import { DURATION_UNIT_MS, parseDuration } from '../lambda/duration';
+import { DURATION_UNIT_MS, parseDuration } from '../../lambda/engine/duration';
 
 describe('parseDuration', () => {
   it.each<[string, number]>([

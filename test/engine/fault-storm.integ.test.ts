@@ -12,15 +12,15 @@ import { ListObjectVersionsCommand, S3Client } from '@aws-sdk/client-s3';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { INSTANT_CONFIG, startModelServer, type ModelConfig, type ModelServer, type StatsSnapshot } from '../bench/s3-model';
-import type { CfnAnswer, CfnDeleteEvent } from '../lambda/cfn-response';
-import { handleEvent, type HandlerDeps } from '../lambda/handler';
-import { purgeBucket } from '../lambda/purge-engine';
+import { INSTANT_CONFIG, startModelServer, type ModelConfig, type ModelServer, type StatsSnapshot } from '../../bench/s3-model';
+import type { CfnAnswer, CfnDeleteEvent } from '../../lambda/teardown/cfn-response';
+import { handleEvent, type HandlerDeps } from '../../lambda/handler';
+import { purgeBucket } from '../../lambda/engine/purge-engine';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
-import { LocalCloudFormationApi } from '../bin/local-cloudformation';
-import { PURGE_TAG_KEY } from '../lambda/resource-contract';
-import { createS3Client } from '../lambda/s3-client';
-import { cliAsync, requireBuiltCli } from './support/cli';
+import { LocalCloudFormationApi } from '../../bin/demo/local-cloudformation';
+import { PURGE_TAG_KEY } from '../../lambda/resource-contract';
+import { createS3Client } from '../../lambda/engine/s3/s3-client';
+import { cliAsync, requireBuiltCli } from '../support/cli';
 
 /** The storm of issue 16, made a little harsher so that every kind of fault shows up in every series of runs. */
 const STORM: Partial<ModelConfig> = { internalErrorRate: 0.1, connectionResetRate: 0.05, keyErrorRate: 0.05 };

@@ -1,4 +1,4 @@
-import { createKeyFilter, isGlobPattern } from '../lambda/key-filter';
+import { createKeyFilter, isGlobPattern } from '../../lambda/engine/key-filter';
 
 describe('isGlobPattern', () => {
   it.each(['*.tmp', 'a/?', 'a/[xy]', 'a/{x,y}', '!keep/**'])('treats %j as a glob', (pattern) => {

@@ -4,10 +4,10 @@ import {
   PutObjectLegalHoldCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { purgeBucket } from '../lambda/purge-engine';
-import type { PurgeResult, ResumeToken } from '../lambda/purge-types';
-import { createS3Client } from '../lambda/s3-client';
-import { createBucket, deleteMarker, fill, listAll, put, testClient, testEndpoint, uniqueBucketName } from './support/s3';
+import { purgeBucket } from '../../lambda/engine/purge-engine';
+import type { PurgeResult, ResumeToken } from '../../lambda/engine/purge-types';
+import { createS3Client } from '../../lambda/engine/s3/s3-client';
+import { createBucket, deleteMarker, fill, listAll, put, testClient, testEndpoint, uniqueBucketName } from '../support/s3';
 
 let setup: S3Client;
 const engineClient = () => createS3Client({ endpoint: testEndpoint(), region: 'us-east-1' });

@@ -28,14 +28,14 @@ import {
 } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
-import { MAX_TRANSIENT_ATTEMPTS } from '../lambda/constants';
-import { PurgeConfigError } from '../lambda/errors';
-import { compareKeys } from '../lambda/key-order';
-import { purgeBucket } from '../lambda/purge-engine';
-import type { PurgeOptions, PurgeResult } from '../lambda/purge-types';
-import { RateController } from '../lambda/rate-controller';
-import type { RetentionPolicy } from '../lambda/retention-policy';
-import { retentionSelector } from '../lambda/retention-selector';
+import { MAX_TRANSIENT_ATTEMPTS } from '../../lambda/engine/constants';
+import { PurgeConfigError } from '../../lambda/engine/errors';
+import { compareKeys } from '../../lambda/engine/listing/key-order';
+import { purgeBucket } from '../../lambda/engine/purge-engine';
+import type { PurgeOptions, PurgeResult } from '../../lambda/engine/purge-types';
+import { RateController } from '../../lambda/engine/deleting/rate-controller';
+import type { RetentionPolicy } from '../../lambda/engine/retention-policy';
+import { retentionSelector } from '../../lambda/retention/selector';
 
 const s3 = mockClient(S3Client);
 const BUCKET = 'bkt';

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { compareKeys } from '../lambda/key-order';
+import { compareKeys } from '../../lambda/engine/listing/key-order';
 import {
   boundResumeToken,
   checkResumeToken,
@@ -8,7 +8,7 @@ import {
   runIdentity,
   type ResumeToken,
   type StreamToken,
-} from '../lambda/resume-token';
+} from '../../lambda/engine/resume-token';
 
 const PURGE = runIdentity({ bucket: 'bkt', mode: 'purge', dryRun: false, scopes: [''] });
 const RETAIN = runIdentity({ bucket: 'bkt', mode: 'retain', dryRun: false, scopes: [''], policy: { keepNoncurrentVersions: 1 } });

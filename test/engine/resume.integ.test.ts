@@ -7,13 +7,13 @@
  * moto carry on as S3 does, and check that the shim was needed.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
-import { purgeBucket } from '../lambda/purge-engine';
-import type { PurgeOptions, PurgeResult } from '../lambda/purge-types';
-import type { RetentionPolicy } from '../lambda/retention-policy';
-import { retentionSelector } from '../lambda/retention-selector';
-import { createS3Client } from '../lambda/s3-client';
-import { MotoMarkerShim } from './support/moto-marker-shim';
-import { createBucket, fill, listAll, testClient, testEndpoint, uniqueBucketName } from './support/s3';
+import { purgeBucket } from '../../lambda/engine/purge-engine';
+import type { PurgeOptions, PurgeResult } from '../../lambda/engine/purge-types';
+import type { RetentionPolicy } from '../../lambda/engine/retention-policy';
+import { retentionSelector } from '../../lambda/retention/selector';
+import { createS3Client } from '../../lambda/engine/s3/s3-client';
+import { MotoMarkerShim } from '../support/moto-marker-shim';
+import { createBucket, fill, listAll, testClient, testEndpoint, uniqueBucketName } from '../support/s3';
 
 let setup: S3Client;
 let shim: MotoMarkerShim;

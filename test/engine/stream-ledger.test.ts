@@ -1,5 +1,5 @@
-import { StreamLedger, failureId, type Checkpoint } from '../lambda/stream-ledger';
-import type { VersionEntry } from '../lambda/types';
+import { StreamLedger, failureId, type Checkpoint } from '../../lambda/engine/stream-ledger';
+import type { VersionEntry } from '../../lambda/engine/types';
 
 const START: Checkpoint = { cursor: null, selector: undefined, taintedKey: null };
 

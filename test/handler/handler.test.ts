@@ -2,12 +2,12 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { GetBucketPolicyCommand, GetBucketTaggingCommand, PutBucketPolicyCommand, S3Client } from '@aws-sdk/client-s3';
 import { CloudFormationClient, DescribeStackResourceCommand } from '@aws-sdk/client-cloudformation';
 import { mockClient } from 'aws-sdk-client-mock';
-import type { CfnAnswer, CfnDeleteEvent, CfnEvent } from '../lambda/cfn-response';
-import { handleEvent, type HandlerDeps, type LambdaContext } from '../lambda/handler';
-import type { PurgeResult, ResumeToken } from '../lambda/purge-types';
-import type { ContinuationPayload, SelfInvocation } from '../lambda/self-invoke';
-import { givenStackDeleting, STACK_ID } from './support/cloudformation-mock';
-import { purgeResult } from './support/purge-results';
+import type { CfnAnswer, CfnDeleteEvent, CfnEvent } from '../../lambda/teardown/cfn-response';
+import { handleEvent, type HandlerDeps, type LambdaContext } from '../../lambda/handler';
+import type { PurgeResult, ResumeToken } from '../../lambda/engine/purge-types';
+import type { ContinuationPayload, SelfInvocation } from '../../lambda/runtime/self-invoke';
+import { givenStackDeleting, STACK_ID } from '../support/cloudformation-mock';
+import { purgeResult } from '../support/purge-results';
 
 const s3 = mockClient(S3Client);
 const cfn = mockClient(CloudFormationClient);

@@ -23,11 +23,11 @@ import {
 import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { type RetentionOptions, VersionPurger } from '../lib';
-import { LocalCloudFormationApi } from '../bin/local-cloudformation';
-import { type BundledHandler, fakeContext, FUNCTION_NAME, LocalLambda } from './support/lifecycle';
-import { createBucket, listAll, testClient, testEndpoint, uniqueBucketName } from './support/s3';
-import { resolveDeep } from './support/template';
+import { type RetentionOptions, VersionPurger } from '../../lib';
+import { LocalCloudFormationApi } from '../../bin/demo/local-cloudformation';
+import { type BundledHandler, fakeContext, FUNCTION_NAME, LocalLambda } from '../support/lifecycle';
+import { createBucket, listAll, testClient, testEndpoint, uniqueBucketName } from '../support/s3';
+import { resolveDeep } from '../support/template';
 
 /** The purgers of the synthesized stack; each test uses the payload of one. */
 const PURGERS = {

@@ -13,7 +13,7 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { FENCE_STATEMENT_SID, PURGE_TAG_KEY } from '../lib';
+import { FENCE_STATEMENT_SID, PURGE_TAG_KEY } from '../../lib';
 import {
   type BundledHandler,
   EventFactory,
@@ -23,9 +23,9 @@ import {
   ResponseServer,
   SlowS3Proxy,
   synthesizeExample,
-} from './support/lifecycle';
-import { LocalCloudFormationApi } from '../bin/local-cloudformation';
-import { createBucket, deleteMarker, fill, type ListedEntry, listAll, put, testClient, testEndpoint, uniqueBucketName } from './support/s3';
+} from '../support/lifecycle';
+import { LocalCloudFormationApi } from '../../bin/demo/local-cloudformation';
+import { createBucket, deleteMarker, fill, type ListedEntry, listAll, put, testClient, testEndpoint, uniqueBucketName } from '../support/s3';
 
 const responses = new ResponseServer();
 /** Plays CloudFormation's read API: every Delete's stack is being deleted. */

@@ -3,8 +3,8 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
-import { ExampleStack } from '../bin/example-stack';
-import { VersionPurger } from '../lib';
+import { ExampleStack } from '../../bin/example-stack';
+import { VersionPurger } from '../../lib';
 
 describe('cdk-nag AwsSolutions', () => {
   test('the example stack has no unacknowledged findings', () => {

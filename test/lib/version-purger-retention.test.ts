@@ -8,8 +8,8 @@ import {
   type RetentionOptions,
   VersionPurger,
   VersionPurgerValidationError,
-} from '../lib';
-import { configuredRuns, policyDocuments, policyNamed, READ_OWN_STACK } from './support/template';
+} from '../../lib';
+import { configuredRuns, policyDocuments, policyNamed, READ_OWN_STACK } from '../support/template';
 
 const SIX_HOURS = events.Schedule.rate(Duration.hours(6));
 

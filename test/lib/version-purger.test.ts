@@ -8,9 +8,9 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { PURGE_TAG_KEY, VersionPurger, VersionPurgerValidationError } from '../lib';
-import { handlerAssetDir } from '../lib/handler-asset';
-import { policyDocuments, policyNamed, READ_OWN_STACK } from './support/template';
+import { PURGE_TAG_KEY, VersionPurger, VersionPurgerValidationError } from '../../lib';
+import { handlerAssetDir } from '../../lib/handler-asset';
+import { policyDocuments, policyNamed, READ_OWN_STACK } from '../support/template';
 
 describe('VersionPurger resources', () => {
   test('creates one custom resource naming the bucket, and a Node.js 24 function with a one-month log group', () => {

@@ -1,11 +1,11 @@
 import { PutObjectCommand, PutObjectLegalHoldCommand, type S3Client } from '@aws-sdk/client-s3';
-import { purgeBucket } from '../lambda/purge-engine';
-import type { PurgeOptions } from '../lambda/purge-types';
-import type { RetentionPolicy } from '../lambda/retention-policy';
-import { retentionSelector } from '../lambda/retention-selector';
-import { createS3Client } from '../lambda/s3-client';
-import { identities, identity, listVersions, putSequentially, writeTimeline, type Timeline, type TimelinePlan } from './support/histories';
-import { createBucket, deleteMarker, listAll, put, testClient, testEndpoint, uniqueBucketName } from './support/s3';
+import { purgeBucket } from '../../lambda/engine/purge-engine';
+import type { PurgeOptions } from '../../lambda/engine/purge-types';
+import type { RetentionPolicy } from '../../lambda/engine/retention-policy';
+import { retentionSelector } from '../../lambda/retention/selector';
+import { createS3Client } from '../../lambda/engine/s3/s3-client';
+import { identities, identity, listVersions, putSequentially, writeTimeline, type Timeline, type TimelinePlan } from '../support/histories';
+import { createBucket, deleteMarker, listAll, put, testClient, testEndpoint, uniqueBucketName } from '../support/s3';
 
 /*
  * Scheduled-retention semantics against moto, on histories written in real

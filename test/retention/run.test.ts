@@ -1,14 +1,14 @@
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import { RetentionEventError, RetentionRunError } from '../lambda/errors';
-import type { PurgeOptions, PurgeResult, ResumeToken } from '../lambda/purge-types';
-import type { RetentionContinuation, RetentionEvent } from '../lambda/retention-contract';
-import type { RetentionRunMetrics } from '../lambda/retention-metrics';
-import { MAX_REPORT_ENTRIES, MAX_TALLIED_PREFIXES, OTHER_PREFIXES, RetentionTally } from '../lambda/retention-report';
-import { MAX_RETENTION_INVOCATIONS, parseRetentionRequest, type RetentionDeps, runRetention } from '../lambda/retention-run';
-import type { SelfInvocation } from '../lambda/self-invoke';
-import type { VersionEntry } from '../lambda/types';
-import { purgeResult } from './support/purge-results';
+import { RetentionEventError, RetentionRunError } from '../../lambda/engine/errors';
+import type { PurgeOptions, PurgeResult, ResumeToken } from '../../lambda/engine/purge-types';
+import type { RetentionContinuation, RetentionEvent } from '../../lambda/retention/contract';
+import type { RetentionRunMetrics } from '../../lambda/retention/metrics';
+import { MAX_REPORT_ENTRIES, MAX_TALLIED_PREFIXES, OTHER_PREFIXES, RetentionTally } from '../../lambda/retention/report';
+import { MAX_RETENTION_INVOCATIONS, parseRetentionRequest, type RetentionDeps, runRetention } from '../../lambda/retention/run';
+import type { SelfInvocation } from '../../lambda/runtime/self-invoke';
+import type { VersionEntry } from '../../lambda/engine/types';
+import { purgeResult } from '../support/purge-results';
 
 const s3 = mockClient(S3Client);
 const HOUR = 3_600_000;

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import picomatch from 'picomatch';
-import type { RetentionPolicy } from '../lambda/retention-policy';
-import { retentionSelector } from '../lambda/retention-selector';
-import type { EntrySelector, SelectorFactory, VersionEntry } from '../lambda/types';
+import type { RetentionPolicy } from '../../lambda/engine/retention-policy';
+import { retentionSelector } from '../../lambda/retention/selector';
+import type { EntrySelector, SelectorFactory, VersionEntry } from '../../lambda/engine/types';
 
 /*
  * Property tests: the streaming selector against a reference model that sees

@@ -1,6 +1,6 @@
-import { validateRetentionPolicy, type RetentionPolicy } from '../lambda/retention-policy';
-import { retentionSelector } from '../lambda/retention-selector';
-import type { EntrySelector, VersionEntry } from '../lambda/types';
+import { validateRetentionPolicy, type RetentionPolicy } from '../../lambda/engine/retention-policy';
+import { retentionSelector } from '../../lambda/retention/selector';
+import type { EntrySelector, VersionEntry } from '../../lambda/engine/types';
 
 const DAY_MS = 86_400_000;
 const EPOCH_MS = Date.parse('2024-01-01T00:00:00Z');

@@ -1,4 +1,4 @@
-import { startLocalS3 } from '../../bin/local-s3';
+import { startLocalS3 } from '../../bin/demo/local-s3';
 
 /** Starts one moto_server for the whole run; workers inherit the endpoint through the environment. */
 export default async function globalSetup(): Promise<void> {

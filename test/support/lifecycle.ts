@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { ExampleStack } from '../../bin/example-stack';
-import type { LocalCloudFormationApi } from '../../bin/local-cloudformation';
+import type { LocalCloudFormationApi } from '../../bin/demo/local-cloudformation';
 
 /** What the synthesized example stack ships: the handler asset and the custom resource's properties. */
 export interface SynthesizedHandler {

@@ -3,8 +3,8 @@
  * version, as S3 does (see test/support/moto-marker-shim.ts for why).
  */
 import { DeleteObjectCommand, ListObjectVersionsCommand, S3Client } from '@aws-sdk/client-s3';
-import { MotoMarkerShim } from './support/moto-marker-shim';
-import { createBucket, put, testClient, testEndpoint, uniqueBucketName } from './support/s3';
+import { MotoMarkerShim } from './moto-marker-shim';
+import { createBucket, put, testClient, testEndpoint, uniqueBucketName } from './s3';
 
 let shim: MotoMarkerShim;
 let setup: S3Client;

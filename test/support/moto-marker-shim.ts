@@ -1,6 +1,6 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { compareKeys } from '../../lambda/key-order';
+import { compareKeys } from '../../lambda/engine/listing/key-order';
 
 /** One entry of a ListObjectVersions answer. */
 interface Listed {

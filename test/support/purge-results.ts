@@ -1,4 +1,4 @@
-import type { PurgeResult } from '../../lambda/purge-types';
+import type { PurgeResult } from '../../lambda/engine/purge-types';
 
 /** An engine result with every count at zero, completed, for handler tests that fake the engine. */
 export function purgeResult(partial: Partial<PurgeResult> = {}): PurgeResult {

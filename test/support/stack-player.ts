@@ -8,7 +8,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { App, Stack } from 'aws-cdk-lib';
-import type { LocalCloudFormationApi } from '../../bin/local-cloudformation';
+import type { LocalCloudFormationApi } from '../../bin/demo/local-cloudformation';
 import { type BundledHandler, fakeContext, FUNCTION_NAME, type ReceivedResponse, type ResponseServer } from './lifecycle';
 
 /** A synthesized template, as far as the player reads it. */

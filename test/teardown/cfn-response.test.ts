@@ -9,7 +9,7 @@ import {
   renderResponseBody,
   sendResponse,
   truncateUtf8,
-} from '../lambda/cfn-response';
+} from '../../lambda/teardown/cfn-response';
 
 const event: CfnDeleteEvent = {
   RequestType: 'Delete',

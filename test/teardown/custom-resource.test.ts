@@ -7,16 +7,16 @@ import {
 } from '@aws-sdk/client-s3';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { mockClient } from 'aws-sdk-client-mock';
-import type { CfnDeleteEvent, CfnUpdateEvent } from '../lambda/cfn-response';
-import { PurgeConfigError } from '../lambda/errors';
-import type { PurgeOptions, PurgeResult, ResumeToken } from '../lambda/purge-types';
-import { onContinuation, onCreate, onDelete, onUpdate, type TeardownState } from '../lambda/teardown';
-import type { TeardownDeps } from '../lambda/teardown-deps';
-import { composeReason, failedPurgeReason } from '../lambda/teardown-reason';
-import { readSettings } from '../lambda/teardown-settings';
-import { withFenceStatement } from '../lambda/write-fence';
-import { givenStackDeleting, STACK_ID } from './support/cloudformation-mock';
-import { purgeResult } from './support/purge-results';
+import type { CfnDeleteEvent, CfnUpdateEvent } from '../../lambda/teardown/cfn-response';
+import { PurgeConfigError } from '../../lambda/engine/errors';
+import type { PurgeOptions, PurgeResult, ResumeToken } from '../../lambda/engine/purge-types';
+import { onContinuation, onCreate, onDelete, onUpdate, type TeardownState } from '../../lambda/teardown/custom-resource';
+import type { TeardownDeps } from '../../lambda/teardown/deps';
+import { composeReason, failedPurgeReason } from '../../lambda/teardown/reasons';
+import { readSettings } from '../../lambda/teardown/settings';
+import { withFenceStatement } from '../../lambda/teardown/write-fence';
+import { givenStackDeleting, STACK_ID } from '../support/cloudformation-mock';
+import { purgeResult } from '../support/purge-results';
 
 const s3 = mockClient(S3Client);
 const cfn = mockClient(CloudFormationClient);

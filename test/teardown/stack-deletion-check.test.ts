@@ -1,7 +1,7 @@
 import { CloudFormationClient, DescribeStackResourceCommand, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { mockClient } from 'aws-sdk-client-mock';
-import type { CfnDeleteEvent } from '../lambda/cfn-response';
-import { checkStackDeletion } from '../lambda/stack-deletion-check';
+import type { CfnDeleteEvent } from '../../lambda/teardown/cfn-response';
+import { checkStackDeletion } from '../../lambda/teardown/stack-deletion-check';
 
 const cfn = mockClient(CloudFormationClient);
 const client = new CloudFormationClient({ region: 'us-east-1' });

@@ -1,12 +1,12 @@
 import { DeleteObjectCommand, DeleteObjectsCommand, type S3Client, type _Error as S3KeyError } from '@aws-sdk/client-s3';
-import { backoffMs, sleep } from './backoff';
-import { MAX_KEYS_PER_DELETE } from './constants';
+import { backoffMs, sleep } from '../s3/backoff';
+import { MAX_KEYS_PER_DELETE } from '../constants';
 import type { RateController } from './rate-controller';
-import { decideRetry, faultKind, keyFaultKind, type RetryDecision } from './retry-policy';
-import { errorCode, errorMessage, isNoSuchBucket, isThrottle } from './s3-errors';
-import { retriedByCaller } from './s3-retries';
+import { decideRetry, faultKind, keyFaultKind, type RetryDecision } from '../s3/retry-policy';
+import { errorCode, errorMessage, isNoSuchBucket, isThrottle } from '../s3/s3-errors';
+import { retriedByCaller } from '../s3/s3-retries';
 import { Semaphore } from './semaphore';
-import type { DeleteFailure, TransientFault, VersionEntry } from './types';
+import type { DeleteFailure, TransientFault, VersionEntry } from '../types';
 import { isXmlSafeKey } from './xml-safe';
 
 /**

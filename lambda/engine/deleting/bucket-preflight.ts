@@ -1,6 +1,6 @@
 import { GetBucketVersioningCommand, GetObjectLockConfigurationCommand, type S3Client } from '@aws-sdk/client-s3';
-import { PurgeConfigError } from './errors';
-import { isNoSuchBucket, isTransient } from './s3-errors';
+import { PurgeConfigError } from '../errors';
+import { isNoSuchBucket, isTransient } from '../s3/s3-errors';
 
 /** What the engine learns about a bucket before it deletes anything. */
 export interface BucketFacts {

@@ -1,5 +1,5 @@
 import { GetObjectLegalHoldCommand, GetObjectRetentionCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import type { DeleteFailure } from './types';
+import type { DeleteFailure } from '../types';
 
 /** The Object Lock state of one version, as far as it could be read. */
 interface LockState {

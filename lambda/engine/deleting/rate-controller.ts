@@ -1,4 +1,4 @@
-import { sleep } from './backoff';
+import { sleep } from '../s3/backoff';
 
 /** Tuning of {@link RateController}. */
 export interface RateControllerOptions {

@@ -1,8 +1,8 @@
 import { ListObjectVersionsCommand, type ListObjectVersionsCommandOutput, type S3Client } from '@aws-sdk/client-s3';
-import { MAX_KEYS_PER_LIST } from './constants';
+import { MAX_KEYS_PER_LIST } from '../constants';
 import { compareKeys } from './key-order';
-import { retriedByCaller } from './s3-retries';
-import type { VersionEntry } from './types';
+import { retriedByCaller } from '../s3/s3-retries';
+import type { VersionEntry } from '../types';
 
 /** Where a listing continues from (S3's KeyMarker / VersionIdMarker). */
 export interface ListCursor {

@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events';
-import { RETRY_BASE_MS, RETRY_CAP_MS } from './constants';
+import { RETRY_BASE_MS, RETRY_CAP_MS } from '../constants';
 
 /** Exponential backoff with full jitter for the given attempt (1-based). */
 export function backoffMs(attempt: number, baseMs = RETRY_BASE_MS, capMs = RETRY_CAP_MS): number {

@@ -1,5 +1,5 @@
 import { backoffMs, sleep } from './backoff';
-import { MAX_TRANSIENT_ATTEMPTS, RETRY_BASE_MS, RETRY_CAP_MS, THROTTLE_CODES, TRANSIENT_CODES } from './constants';
+import { MAX_TRANSIENT_ATTEMPTS, RETRY_BASE_MS, RETRY_CAP_MS, THROTTLE_CODES, TRANSIENT_CODES } from '../constants';
 import { isThrottle, isTransient } from './s3-errors';
 
 /**

@@ -1,4 +1,4 @@
-import { THROTTLE_CODES } from './constants';
+import { THROTTLE_CODES } from '../constants';
 
 interface SdkErrorShape {
   name?: string;

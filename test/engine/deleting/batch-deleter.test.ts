@@ -13,10 +13,10 @@ import {
   type _Error as S3KeyError,
 } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import { BatchDeleter, type BatchDeleterOptions } from '../lambda/batch-deleter';
-import { MAX_TRANSIENT_ATTEMPTS } from '../lambda/constants';
-import { RateController } from '../lambda/rate-controller';
-import type { DeleteFailure, TransientFault, VersionEntry } from '../lambda/types';
+import { BatchDeleter, type BatchDeleterOptions } from '../../../lambda/engine/deleting/batch-deleter';
+import { MAX_TRANSIENT_ATTEMPTS } from '../../../lambda/engine/constants';
+import { RateController } from '../../../lambda/engine/deleting/rate-controller';
+import type { DeleteFailure, TransientFault, VersionEntry } from '../../../lambda/engine/types';
 
 const s3 = mockClient(S3Client);
 

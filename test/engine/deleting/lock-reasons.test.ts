@@ -8,8 +8,8 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import { purgeBucket } from '../lambda/purge-engine';
-import type { ResumeToken } from '../lambda/purge-types';
+import { purgeBucket } from '../../../lambda/engine/purge-engine';
+import type { ResumeToken } from '../../../lambda/engine/purge-types';
 
 const s3 = mockClient(S3Client);
 const client = () => new S3Client({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' }, maxAttempts: 1 });

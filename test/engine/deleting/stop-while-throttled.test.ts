@@ -8,10 +8,10 @@ import {
   S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import { BatchDeleter } from '../lambda/batch-deleter';
-import { purgeBucket } from '../lambda/purge-engine';
-import { RateController } from '../lambda/rate-controller';
-import type { VersionEntry } from '../lambda/types';
+import { BatchDeleter } from '../../../lambda/engine/deleting/batch-deleter';
+import { purgeBucket } from '../../../lambda/engine/purge-engine';
+import { RateController } from '../../../lambda/engine/deleting/rate-controller';
+import type { VersionEntry } from '../../../lambda/engine/types';
 
 const s3 = mockClient(S3Client);
 const client = () => new S3Client({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' }, maxAttempts: 1 });

@@ -4,9 +4,9 @@
  * UTF-8 byte order, not JavaScript's UTF-16 order.
  */
 import fc from 'fast-check';
-import { compareKeys } from '../lambda/key-order';
-import { rangesFromBoundaries, thinBoundaries } from '../lambda/key-ranges';
-import type { KeyRange } from '../lambda/version-listing';
+import { compareKeys } from '../../../lambda/engine/listing/key-order';
+import { rangesFromBoundaries, thinBoundaries } from '../../../lambda/engine/listing/key-ranges';
+import type { KeyRange } from '../../../lambda/engine/listing/version-listing';
 
 /** Characters that stress the order: ASCII, '/', BMP edge cases, astral (beyond U+FFFF), a control character. */
 const charArb = fc.oneof(

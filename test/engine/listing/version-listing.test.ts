@@ -11,7 +11,7 @@ import {
   type ObjectVersion,
 } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import { listVersionPage, mergePageEntries } from '../lambda/version-listing';
+import { listVersionPage, mergePageEntries } from '../../../lambda/engine/listing/version-listing';
 
 const s3 = mockClient(S3Client);
 

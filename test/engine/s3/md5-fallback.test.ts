@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DeleteObjectsCommand, type S3Client } from '@aws-sdk/client-s3';
-import { createS3Client } from '../lambda/s3-client';
+import { createS3Client } from '../../../lambda/engine/s3/s3-client';
 
 /** A local endpoint that records the headers and body of each request and answers an empty DeleteResult. */
 async function recordingEndpoint() {

@@ -1,13 +1,13 @@
 /**
- * The one retry policy (lambda/retry-policy.ts): which faults are retried,
+ * The one retry policy (lambda/engine/s3/retry-policy.ts): which faults are retried,
  * how long it waits, when it gives up. Errors are built as the SDK surfaces
  * them; that the SDK really surfaces them so is checked against a live HTTP
  * server in s3-retries.test.ts.
  */
 import { S3ServiceException } from '@aws-sdk/client-s3';
 import fc from 'fast-check';
-import { MAX_TRANSIENT_ATTEMPTS, RETRY_BASE_MS, RETRY_CAP_MS } from '../lambda/constants';
-import { decideRetry, faultKind, keyFaultKind, withRetries } from '../lambda/retry-policy';
+import { MAX_TRANSIENT_ATTEMPTS, RETRY_BASE_MS, RETRY_CAP_MS } from '../../../lambda/engine/constants';
+import { decideRetry, faultKind, keyFaultKind, withRetries } from '../../../lambda/engine/s3/retry-policy';
 
 /** An error as the SDK surfaces an S3 answer: `name` is the S3 error code. */
 function s3Error(name: string, httpStatusCode: number): S3ServiceException {

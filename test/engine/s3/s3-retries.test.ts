@@ -13,9 +13,9 @@ import {
 } from '@aws-sdk/client-s3';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { MAX_TRANSIENT_ATTEMPTS } from '../lambda/constants';
-import { createS3Client } from '../lambda/s3-client';
-import { retriedByCaller } from '../lambda/s3-retries';
+import { MAX_TRANSIENT_ATTEMPTS } from '../../../lambda/engine/constants';
+import { createS3Client } from '../../../lambda/engine/s3/s3-client';
+import { retriedByCaller } from '../../../lambda/engine/s3/s3-retries';
 
 /** One scripted answer: an S3 error, a success body, or a connection dropped without an answer. */
 type Answer = { error: string; status: number } | { ok: string } | 'reset';
