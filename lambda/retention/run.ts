@@ -224,119 +224,143 @@ async function runRetention(
   timing: RetentionTiming,
 ): Promise<RetentionOutcome> {
   const now = deps.now ?? Date.now;
-  const { run, state: given } = parseRetentionRequest(request);
-  const state = given ?? initialState(run, requestId, now());
-  const bucket = run.bucketName;
-  const id = `${state.runId}#${state.invocation}`;
-  const context = { bucket, runId: state.runId, invocation: state.invocation, dryRun: run.dryRun };
-  if (completed.has(id)) {
-    deps.logger.warn('Duplicate delivery of a retention invocation already handled here; ignoring it', context);
-    return { kind: 'duplicate' };
-  }
-  deps.logger.info(state.invocation === 1 ? 'Retention run started' : 'Retention run continues', {
-    ...context,
-    asOf: new Date(state.asOf).toISOString(),
-    policy: run.policy,
-    maxDeletionsPerRun: run.maxDeletionsPerRun,
-  });
+  const { run, state } = parseRetentionRequest(request);
+  return new RetentionInvocation(run, state ?? initialState(run, requestId, now()), deps, timing).run();
+}
 
-  const tally = new RetentionTally(state.tally);
-  /** Ends the run in failure: metrics, log, then the error that fails the invocation. */
-  const fail = (counts: PurgeCounts, errors: readonly DeleteFailure[], capReached: boolean, reason: string): never => {
-    remember(id);
-    const runDurationMs = now() - state.startedAt;
-    deps.logger.error('Retention run failed', {
-      ...context,
-      reason,
-      ...counts,
-      capReached,
-      runDurationMs,
-      selectedEntries: tally.snapshot(),
-      errors: errors.slice(0, MAX_FAILURES_LOGGED),
+/** One invocation of a retention run, as a sequence of named steps. */
+class RetentionInvocation {
+  private readonly now: () => number;
+  private readonly id: string;
+  private readonly context: Record<string, unknown>;
+  private readonly tally: RetentionTally;
+  /** Where a dry run writes its report; undefined for a real run or without a location. */
+  private readonly target: RetentionReportTarget | undefined;
+  private readonly stem: string;
+
+  constructor(
+    private readonly event: RetentionEvent,
+    private readonly state: RetentionRunState,
+    private readonly deps: RetentionDeps,
+    private readonly timing: RetentionTiming,
+  ) {
+    this.now = deps.now ?? Date.now;
+    this.id = `${state.runId}#${state.invocation}`;
+    this.context = { bucket: event.bucketName, runId: state.runId, invocation: state.invocation, dryRun: event.dryRun };
+    this.tally = new RetentionTally(state.tally);
+    this.target = event.dryRun ? event.report : undefined;
+    this.stem = this.target ? reportStem(this.target, event.bucketName, state.asOf, state.runId) : '';
+  }
+
+  async run(): Promise<RetentionOutcome> {
+    if (completed.has(this.id)) {
+      this.deps.logger.warn('Duplicate delivery of a retention invocation already handled here; ignoring it', this.context);
+      return { kind: 'duplicate' };
+    }
+    this.logStart();
+    const before = this.state.resumeToken;
+    if (this.state.invocation > MAX_RETENTION_INVOCATIONS) {
+      return this.fail(countsOf(before), before?.errors ?? [], false, `it did not finish within ${fmt(MAX_RETENTION_INVOCATIONS)} invocations.`);
+    }
+    const collector = this.target
+      ? new ReportEntryCollector(Math.max(0, MAX_REPORT_ENTRIES - (this.state.report?.entriesWritten ?? 0)))
+      : undefined;
+    const result = await this.runEngine(collector);
+    const report = await this.writeReportEntries(result, collector);
+    if (result.resumeToken !== null) return this.handOver(result, report);
+    return this.finish(result, report);
+  }
+
+  private logStart(): void {
+    this.deps.logger.info(this.state.invocation === 1 ? 'Retention run started' : 'Retention run continues', {
+      ...this.context,
+      asOf: new Date(this.state.asOf).toISOString(),
+      policy: this.event.policy,
+      maxDeletionsPerRun: this.event.maxDeletionsPerRun,
     });
-    deps.publishMetrics(metricsOf(run, state, counts, capReached, runDurationMs, true));
-    throw new RetentionRunError(bucket, `Retention run ${state.runId} of bucket ${bucket} failed: ${reason}`);
-  };
-
-  const before = state.resumeToken;
-  const countsBefore = before ? { ...before.counts } : zeroCounts();
-  if (state.invocation > MAX_RETENTION_INVOCATIONS) {
-    return fail(countsBefore, before?.errors ?? [], false, `it did not finish within ${fmt(MAX_RETENTION_INVOCATIONS)} invocations.`);
   }
 
-  const target = run.dryRun ? run.report : undefined;
-  const progress = state.report ?? { entriesWritten: 0, files: [] };
-  const collector = target ? new ReportEntryCollector(Math.max(0, MAX_REPORT_ENTRIES - progress.entriesWritten)) : undefined;
-  let lastLog = now();
-  const onProgress = (p: PurgeProgress) => {
-    if (now() - lastLog < PROGRESS_LOG_INTERVAL_MS) return;
-    lastLog = now();
-    deps.logger.info('Retention progress', { ...context, ...p });
-  };
-
-  // The signal wakes the engine from back-off sleeps at the deadline; the
-  // deadline alone is only checked between requests.
-  const stop = new AbortController();
-  const stopTimer = setTimeout(() => stop.abort(), Math.max(0, timing.invocationDeadline - now()));
-  let result: PurgeResult;
-  try {
-    result = await deps.purge({
-      client: deps.s3,
-      bucket,
-      mode: 'retain',
-      selector: retentionSelector(run.policy, new Date(state.asOf)),
-      policy: run.policy,
-      prefixes: run.policy.prefixes,
-      maxDeletions: run.maxDeletionsPerRun,
-      dryRun: run.dryRun,
-      deadline: timing.invocationDeadline,
-      signal: stop.signal,
-      resumeToken: before,
-      onProgress,
-      onSelected: (entry) => {
-        tally.add(entry);
-        collector?.add(entry);
-      },
-    });
-  } catch (err) {
-    return fail(countsBefore, before?.errors ?? [], false, `the engine stopped with an error: ${describeError(err)}`);
-  } finally {
-    clearTimeout(stopTimer);
-  }
-
-  let report: RetentionReportProgress | null = state.report;
-  const stem = target ? reportStem(target, bucket, state.asOf, state.runId) : '';
-  if (target && collector) {
+  /** Runs the engine in retain mode until it finishes or this invocation's deadline. */
+  private async runEngine(collector: ReportEntryCollector | undefined): Promise<PurgeResult> {
+    const { event, state, deps } = this;
+    let lastLog = this.now();
+    const onProgress = (p: PurgeProgress) => {
+      if (this.now() - lastLog < PROGRESS_LOG_INTERVAL_MS) return;
+      lastLog = this.now();
+      deps.logger.info('Retention progress', { ...this.context, ...p });
+    };
+    // The signal wakes the engine from back-off sleeps at the deadline; the
+    // deadline alone is only checked between requests.
+    const stop = new AbortController();
+    const stopTimer = setTimeout(() => stop.abort(), Math.max(0, this.timing.invocationDeadline - this.now()));
     try {
-      report = await collector.flush(deps.s3, target, stem, state.invocation, progress);
+      return await deps.purge({
+        client: deps.s3,
+        bucket: event.bucketName,
+        mode: 'retain',
+        selector: retentionSelector(event.policy, new Date(state.asOf)),
+        policy: event.policy,
+        prefixes: event.policy.prefixes,
+        maxDeletions: event.maxDeletionsPerRun,
+        dryRun: event.dryRun,
+        deadline: this.timing.invocationDeadline,
+        signal: stop.signal,
+        resumeToken: state.resumeToken,
+        onProgress,
+        onSelected: (entry) => {
+          this.tally.add(entry);
+          collector?.add(entry);
+        },
+      });
     } catch (err) {
-      return fail(result, result.errors, result.capReached, `the dry-run report could not be written to s3://${target.bucketName}/${stem}: ${describeError(err)}`);
+      const before = state.resumeToken;
+      return this.fail(countsOf(before), before?.errors ?? [], false, `the engine stopped with an error: ${describeError(err)}`);
+    } finally {
+      clearTimeout(stopTimer);
     }
   }
 
-  if (result.resumeToken !== null) {
+  /** A dry run with a report location writes this invocation's selected entries. */
+  private async writeReportEntries(result: PurgeResult, collector: ReportEntryCollector | undefined): Promise<RetentionReportProgress | null> {
+    if (!this.target || !collector) return this.state.report;
+    const progress = this.state.report ?? { entriesWritten: 0, files: [] };
+    try {
+      return await collector.flush(this.deps.s3, this.target, this.stem, this.state.invocation, progress);
+    } catch (err) {
+      return this.fail(
+        result,
+        result.errors,
+        result.capReached,
+        `the dry-run report could not be written to s3://${this.target.bucketName}/${this.stem}: ${describeError(err)}`,
+      );
+    }
+  }
+
+  /** Out of time: sends the continuation (resume token and tallies) and returns. */
+  private async handOver(result: PurgeResult, report: RetentionReportProgress | null): Promise<RetentionOutcome> {
+    const { state } = this;
     const next: RetentionContinuation = {
       kind: RETENTION_CONTINUATION_KIND,
       v: 1,
-      run,
+      run: this.event,
       state: {
         runId: state.runId,
         startedAt: state.startedAt,
         asOf: state.asOf,
         invocation: state.invocation + 1,
         resumeToken: result.resumeToken,
-        tally: tally.snapshot(),
+        tally: this.tally.snapshot(),
         report,
       },
     };
     try {
-      await deps.invokeSelf(next);
+      await this.deps.invokeSelf(next);
     } catch (err) {
-      return fail(result, result.errors, result.capReached, `it could not continue in a new invocation: ${describeError(err)}`);
+      return this.fail(result, result.errors, result.capReached, `it could not continue in a new invocation: ${describeError(err)}`);
     }
-    remember(id);
-    deps.logger.info('Retention run handed over to a new invocation', {
-      ...context,
+    remember(this.id);
+    this.deps.logger.info('Retention run handed over to a new invocation', {
+      ...this.context,
       next: next.state.invocation,
       listed: result.listed,
       selected: result.selected,
@@ -348,19 +372,39 @@ async function runRetention(
     return { kind: 'continued', invocation: next.state.invocation };
   }
 
-  const selectedEntries = tally.snapshot();
-  let reportKey: string | undefined;
-  if (target && report) {
-    reportKey = `${stem}.json`;
+  /** The run is over: the dry-run summary object, then failure or success with its log and metrics. */
+  private async finish(result: PurgeResult, report: RetentionReportProgress | null): Promise<RetentionOutcome> {
+    const reportKey = await this.writeReportSummary(result, report);
+    const summary = this.summaryOf(result, reportKey);
+    if (result.bucketMissing) return this.fail(result, [], false, 'the bucket does not exist.');
+    if (result.failed > 0) return this.fail(result, result.errors, result.capReached, failedEntriesReason(result));
+    remember(this.id);
+    const message = this.event.dryRun ? 'Retention dry run finished; nothing was deleted' : 'Retention run finished';
+    if (result.capReached) {
+      const cap = fmt(this.event.maxDeletionsPerRun ?? 0);
+      this.deps.logger.warn(`${message}; it stopped at maxDeletionsPerRun (${cap})`, { ...this.context, ...summary });
+    } else {
+      this.deps.logger.info(message, { ...this.context, ...summary });
+    }
+    this.deps.publishMetrics(metricsOf(this.event, this.state, result, result.capReached, summary.runDurationMs, false));
+    return { kind: 'finished', summary };
+  }
+
+  /** Writes the dry-run report's summary object; returns its key, or undefined without a report. */
+  private async writeReportSummary(result: PurgeResult, report: RetentionReportProgress | null): Promise<string | undefined> {
+    const { target, event, state } = this;
+    if (!target || !report) return undefined;
+    const reportKey = `${this.stem}.json`;
+    const selectedEntries = this.tally.snapshot();
     const body = {
-      bucket,
+      bucket: event.bucketName,
       runId: state.runId,
       asOf: new Date(state.asOf).toISOString(),
       startedAt: new Date(state.startedAt).toISOString(),
-      finishedAt: new Date(now()).toISOString(),
+      finishedAt: new Date(this.now()).toISOString(),
       dryRun: true,
-      policy: run.policy,
-      maxDeletionsPerRun: run.maxDeletionsPerRun ?? null,
+      policy: event.policy,
+      maxDeletionsPerRun: event.maxDeletionsPerRun ?? null,
       invocations: state.invocation,
       complete: !result.capReached && !result.bucketMissing,
       capReached: result.capReached,
@@ -371,56 +415,72 @@ async function runRetention(
       entries: { count: report.entriesWritten, truncated: result.selected > report.entriesWritten, files: report.files },
     };
     try {
-      await putReportObject(deps.s3, target.bucketName, reportKey, `${JSON.stringify(body, null, 2)}\n`, 'application/json');
+      await putReportObject(this.deps.s3, target.bucketName, reportKey, `${JSON.stringify(body, null, 2)}\n`, 'application/json');
     } catch (err) {
-      return fail(result, result.errors, result.capReached, `the dry-run report could not be written to s3://${target.bucketName}/${reportKey}: ${describeError(err)}`);
+      return this.fail(
+        result,
+        result.errors,
+        result.capReached,
+        `the dry-run report could not be written to s3://${target.bucketName}/${reportKey}: ${describeError(err)}`,
+      );
     }
+    return reportKey;
   }
 
-  const runDurationMs = now() - state.startedAt;
-  const summary: RetentionSummary = {
-    bucket,
-    runId: state.runId,
-    asOf: new Date(state.asOf).toISOString(),
-    dryRun: run.dryRun,
-    invocations: state.invocation,
-    listed: result.listed,
-    selected: result.selected,
-    deleted: result.deleted,
-    deleteMarkersDeleted: result.deleteMarkersDeleted,
-    bytesDeleted: result.bytesDeleted,
-    failed: result.failed,
-    capReached: result.capReached,
-    runDurationMs,
-    selectedEntries,
-    ...(reportKey ? { reportKey: `s3://${target!.bucketName}/${reportKey}` } : {}),
-    errors: result.errors.slice(0, MAX_FAILURES_LOGGED),
-  };
-
-  if (result.bucketMissing) {
-    return fail(result, [], false, 'the bucket does not exist.');
-  }
-  if (result.failed > 0) {
-    const shown = result.errors.slice(0, MAX_FAILURES_IN_MESSAGE).map(describeFailure);
-    const more = result.failed > shown.length ? `; and ${fmt(result.failed - shown.length)} more` : '';
-    return fail(
-      result,
-      result.errors,
-      result.capReached,
-      `${plural(result.failed, 'entry', 'entries')} could not be deleted (${plural(result.deleted, 'version')} and ` +
-        `${plural(result.deleteMarkersDeleted, 'delete marker')} deleted). First failures: ${shown.join('; ')}${more}.`,
-    );
+  private summaryOf(result: PurgeResult, reportKey: string | undefined): RetentionSummary {
+    const { event, state } = this;
+    return {
+      bucket: event.bucketName,
+      runId: state.runId,
+      asOf: new Date(state.asOf).toISOString(),
+      dryRun: event.dryRun,
+      invocations: state.invocation,
+      listed: result.listed,
+      selected: result.selected,
+      deleted: result.deleted,
+      deleteMarkersDeleted: result.deleteMarkersDeleted,
+      bytesDeleted: result.bytesDeleted,
+      failed: result.failed,
+      capReached: result.capReached,
+      runDurationMs: this.now() - state.startedAt,
+      selectedEntries: this.tally.snapshot(),
+      ...(reportKey ? { reportKey: `s3://${this.target!.bucketName}/${reportKey}` } : {}),
+      errors: result.errors.slice(0, MAX_FAILURES_LOGGED),
+    };
   }
 
-  remember(id);
-  const message = run.dryRun ? 'Retention dry run finished; nothing was deleted' : 'Retention run finished';
-  if (result.capReached) {
-    deps.logger.warn(`${message}; it stopped at maxDeletionsPerRun (${fmt(run.maxDeletionsPerRun ?? 0)})`, { ...context, ...summary });
-  } else {
-    deps.logger.info(message, { ...context, ...summary });
+  /** Ends the run in failure: metrics, log, then the error that fails the invocation. */
+  private fail(counts: PurgeCounts, errors: readonly DeleteFailure[], capReached: boolean, reason: string): never {
+    remember(this.id);
+    const runDurationMs = this.now() - this.state.startedAt;
+    this.deps.logger.error('Retention run failed', {
+      ...this.context,
+      reason,
+      ...counts,
+      capReached,
+      runDurationMs,
+      selectedEntries: this.tally.snapshot(),
+      errors: errors.slice(0, MAX_FAILURES_LOGGED),
+    });
+    this.deps.publishMetrics(metricsOf(this.event, this.state, counts, capReached, runDurationMs, true));
+    const bucket = this.event.bucketName;
+    throw new RetentionRunError(bucket, `Retention run ${this.state.runId} of bucket ${bucket} failed: ${reason}`);
   }
-  deps.publishMetrics(metricsOf(run, state, result, result.capReached, runDurationMs, false));
-  return { kind: 'finished', summary };
+}
+
+/** The counts a resume token carries, or zeros for a run's first invocation. */
+function countsOf(token: RetentionRunState['resumeToken']): PurgeCounts {
+  return token ? { ...token.counts } : zeroCounts();
+}
+
+/** Why a run whose entries could not all be deleted failed: counts and the first failures. */
+function failedEntriesReason(result: PurgeResult): string {
+  const shown = result.errors.slice(0, MAX_FAILURES_IN_MESSAGE).map(describeFailure);
+  const more = result.failed > shown.length ? `; and ${fmt(result.failed - shown.length)} more` : '';
+  return (
+    `${plural(result.failed, 'entry', 'entries')} could not be deleted (${plural(result.deleted, 'version')} and ` +
+    `${plural(result.deleteMarkersDeleted, 'delete marker')} deleted). First failures: ${shown.join('; ')}${more}.`
+  );
 }
 
 /** The metrics of a run that ends now. */
