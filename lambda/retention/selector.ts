@@ -163,6 +163,39 @@ function noncurrentRules(policy: RetentionPolicy, asOfMs: number): NoncurrentRul
 }
 
 /**
+ * Decides one entry of the key in progress, and updates what the key's
+ * progress records about it (a held current delete marker, whether every
+ * other entry is selected).
+ */
+function selects(
+  current: KeyProgress,
+  entry: VersionEntry,
+  isFirstOfKey: boolean,
+  rules: NoncurrentRules,
+  holdsCurrentDeleteMarkers: boolean,
+): boolean {
+  if (!current.inScope) {
+    return false;
+  }
+  if (entry.isLatest) {
+    if (isFirstOfKey && entry.isDeleteMarker && holdsCurrentDeleteMarkers) {
+      current.heldCurrentDeleteMarker = entry;
+    } else {
+      current.everyOtherEntryDeleted = false;
+    }
+    return false;
+  }
+  const noncurrentSinceMs = current.previousLastModifiedMs;
+  const selected = entry.isDeleteMarker
+    ? rules.deleteMarkerExpires(noncurrentSinceMs)
+    : rules.versionExpires(noncurrentSinceMs, ++current.noncurrentVersionsSeen);
+  if (!selected) {
+    current.everyOtherEntryDeleted = false;
+  }
+  return selected;
+}
+
+/**
  * A streaming {@link SelectorFactory} applying `policy` as of `asOf`.
  *
  * Entries must arrive in S3 order: keys ascending, each key's entries newest
@@ -204,28 +237,6 @@ export function retentionSelector(policy: RetentionPolicy, asOf: Date): Selector
       return expired ? [held] : [];
     };
 
-    const isSelected = (current: KeyProgress, entry: VersionEntry, isFirstOfKey: boolean): boolean => {
-      if (!current.inScope) {
-        return false;
-      }
-      if (entry.isLatest) {
-        if (isFirstOfKey && entry.isDeleteMarker && holdsCurrentDeleteMarkers) {
-          current.heldCurrentDeleteMarker = entry;
-        } else {
-          current.everyOtherEntryDeleted = false;
-        }
-        return false;
-      }
-      const noncurrentSinceMs = current.previousLastModifiedMs;
-      const selected = entry.isDeleteMarker
-        ? rules.deleteMarkerExpires(noncurrentSinceMs)
-        : rules.versionExpires(noncurrentSinceMs, ++current.noncurrentVersionsSeen);
-      if (!selected) {
-        current.everyOtherEntryDeleted = false;
-      }
-      return selected;
-    };
-
     return {
       next(entry) {
         const isFirstOfKey = progress === null || progress.key !== entry.key;
@@ -239,7 +250,7 @@ export function retentionSelector(policy: RetentionPolicy, asOf: Date): Selector
           everyOtherEntryDeleted: true,
         };
         progress = current;
-        if (isSelected(current, entry, isFirstOfKey)) {
+        if (selects(current, entry, isFirstOfKey, rules, holdsCurrentDeleteMarkers)) {
           decided.push(entry);
         }
         current.previousLastModifiedMs = entry.lastModified.getTime();
