@@ -1,14 +1,12 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { setMaxListeners } from 'node:events';
 import { sleep } from './s3/backoff';
-import { BatchDeleter, type SettledOutcome } from './deleting/batch-deleter';
-import { CurrentMarkerGuard } from './current-marker-guard';
+import { BatchDeleter } from './deleting/batch-deleter';
 import { inspectBucket } from './deleting/bucket-preflight';
 import {
   DEFAULT_CONCURRENCY,
   DEFAULT_LIST_CONCURRENCY,
   DEFAULT_MAX_PASSES,
-  MAX_KEYS_PER_DELETE,
   MAX_REPORTED_ERRORS,
   MAX_SHARDS,
   PROGRESS_INTERVAL_MS,
@@ -29,25 +27,10 @@ import {
 } from './resume-token';
 import { errorCode, errorMessage, isNoSuchBucket } from './s3/s3-errors';
 import { selectAll } from './select-all';
-import { failureId, StreamLedger, type Checkpoint, type Decision, type Redo } from './stream-ledger';
+import { failureId, type Checkpoint, type Redo } from './stream-ledger';
+import { type StreamHost, type StreamPlan, type StreamRun, StreamRunner } from './stream-runner';
 import type { DeleteFailure, SelectorFactory, TransientFault, VersionEntry } from './types';
 import { listVersionPage, type KeyRange, type ListCursor, type VersionPage } from './listing/version-listing';
-
-/** One listing stream of a pass: a key range of one prefix, and where to start in it. */
-interface StreamPlan {
-  /** Index of the range's prefix in the run's sorted prefixes. */
-  readonly scope: number;
-  readonly range: KeyRange;
-  readonly start: Checkpoint;
-}
-
-/** What one stream did in this segment of the run. */
-interface StreamRun {
-  readonly plan: StreamPlan;
-  ledger?: StreamLedger;
-  /** The listing reached the end of the range (or the bucket vanished). */
-  listedToEnd: boolean;
-}
 
 const FRESH: Checkpoint = { cursor: null, selector: undefined, taintedKey: null };
 
@@ -311,132 +294,27 @@ class PurgeRun {
     return { left, redo };
   }
 
-  /** Lists one range to its end, or until the run stops. */
+  /** Lists one range to its end, or until the run stops (engine/stream-runner.ts). */
   private async runStream(run: StreamRun, deleter: BatchDeleter): Promise<void> {
-    const { plan } = run;
-    const selector = this.selector(plan.start.selector);
-    const ledger = new StreamLedger(plan.start);
-    run.ledger = ledger;
-    const rate = this.rateFor(plan.range);
-    let cursor = plan.start.cursor;
-    // The last entry of a page names the next page's marker: it is fed (and
-    // so maybe deleted) only once that page has been fetched.
-    let held: VersionEntry | null = null;
-    let batch: VersionEntry[] = [];
-    /** Decisions sent or waiting, by entry. */
-    const decisionOf = new Map<VersionEntry, Decision>();
-    const settle = (entry: VersionEntry, outcome: SettledOutcome | 'kept') => {
-      const decision = decisionOf.get(entry);
-      if (!decision) return;
-      decisionOf.delete(entry);
-      // An unsent entry stays unsettled: the stream resumes before it.
-      if (outcome === 'unsent') return;
-      ledger.settle(decision, outcome === 'gone' ? 'kept' : outcome);
-    };
-    // Retention may delete a current delete marker only once everything behind it is gone.
-    const guard = this.mode === 'retain' && !this.dryRun ? new CurrentMarkerGuard() : undefined;
-    const settled = (entry: VersionEntry, outcome: SettledOutcome) => {
-      settle(entry, outcome);
-      if (!guard) return;
-      guard.settle(entry, outcome === 'deleted');
-      for (const marker of guard.takeKept()) settle(marker, 'kept');
-    };
-    if (plan.start.taintedKey) guard?.restoreTaint(plan.start.taintedKey);
-    // A resumed stream may be in the middle of a key: watch it from its first entry.
-    let watchFirst = plan.start.selector !== null && plan.start.selector !== undefined;
-    const flush = async () => {
-      const full = batch;
-      batch = [];
-      await deleter.submit(full, rate, settled);
-    };
-    const enqueue = async (entry: VersionEntry) => {
-      guard?.track(entry);
-      batch.push(entry);
-      if (batch.length >= MAX_KEYS_PER_DELETE) await flush();
-    };
-    /** Records what the selector chose after `fed` (null: at the end of the range) and acts on it. */
-    const take = async (fed: VersionEntry | null, chosen: VersionEntry[]) => {
-      for (const marker of guard?.takeReleased() ?? []) await enqueue(marker);
-      const accepted: VersionEntry[] = [];
-      for (const entry of chosen) {
-        if (this.o.maxDeletions !== undefined && this.counts.selected + accepted.length >= this.o.maxDeletions) {
-          this.capReached = true;
-          break;
-        }
-        accepted.push(entry);
-      }
-      for (const decision of ledger.record(fed, selector.snapshot(), accepted)) {
-        const entry = decision.entry;
+    const host: StreamHost = {
+      guardsCurrentMarkers: this.mode === 'retain',
+      dryRun: this.dryRun,
+      selectorFrom: (snapshot) => this.selector(snapshot),
+      rateFor: (range) => this.rateFor(range),
+      listingStopped: () => this.listingStopped(),
+      listPage: (range, cursor) => this.listWithRetries(range, cursor),
+      mayChoose: (pending) => {
+        if (this.o.maxDeletions !== undefined && this.counts.selected + pending >= this.o.maxDeletions) this.capReached = true;
+        return !this.capReached;
+      },
+      capReached: () => this.capReached,
+      onListed: () => this.counts.listed++,
+      onChosen: (entry) => {
         this.counts.selected++;
         this.o.onSelected?.(entry);
-        if (this.dryRun) {
-          ledger.settle(decision, 'dry');
-          continue;
-        }
-        decisionOf.set(entry, decision);
-        if (guard && CurrentMarkerGuard.applies(entry)) {
-          const verdict = guard.admit(entry);
-          if (verdict === 'keep') settle(entry, 'kept');
-          if (verdict !== 'delete-now') continue;
-        }
-        await enqueue(entry);
-      }
+      },
     };
-    /** Sends what is batched, then the markers released as their keys' deletions settle. */
-    const finish = async (stopping: boolean) => {
-      for (;;) {
-        await flush();
-        const released = guard?.takeReleased() ?? [];
-        if (released.length > 0) {
-          for (const marker of released) await enqueue(marker);
-          continue;
-        }
-        if (!guard?.hasWaiting) return;
-        if (stopping) {
-          // Markers still waiting stay unsettled: the resumed run decides on them again.
-          guard.abandonWaiting();
-          return;
-        }
-        await guard.changed();
-      }
-    };
-    for (;;) {
-      if (this.listingStopped()) {
-        await finish(true);
-        return;
-      }
-      const page = await this.listWithRetries(plan.range, cursor ?? {});
-      if (page === 'stopped') continue;
-      if (page === null) {
-        await finish(true);
-        run.listedToEnd = true;
-        return;
-      }
-      const entries = [...page.entries];
-      if (held) entries.unshift(held);
-      if (page.next) {
-        held = entries.pop() ?? null;
-        cursor = page.next;
-      } else {
-        held = null;
-      }
-      for (const entry of entries) {
-        if (watchFirst) {
-          if (!plan.start.taintedKey) guard?.watch(entry.key);
-          watchFirst = false;
-        }
-        this.counts.listed++;
-        await take(entry, selector.next(entry));
-        if (this.capReached) break;
-        if (guard && CurrentMarkerGuard.applies(entry)) guard.watch(entry.key);
-      }
-      if (!page.next && !this.capReached) {
-        await take(null, selector.end());
-        await finish(false);
-        run.listedToEnd = true;
-        return;
-      }
-    }
+    await new StreamRunner(run, deleter, host).run();
   }
 
   /**

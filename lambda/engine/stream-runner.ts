@@ -1,0 +1,191 @@
+import type { BatchDeleter, SettledOutcome } from './deleting/batch-deleter';
+import type { RateController } from './deleting/rate-controller';
+import { MAX_KEYS_PER_DELETE } from './constants';
+import { CurrentMarkerGuard } from './current-marker-guard';
+import type { KeyRange, ListCursor, VersionPage } from './listing/version-listing';
+import { StreamLedger, type Checkpoint, type Decision } from './stream-ledger';
+import type { EntrySelector, VersionEntry } from './types';
+
+/** One listing stream of a pass: a key range of one prefix, and where to start in it. */
+export interface StreamPlan {
+  /** Index of the range's prefix in the run's sorted prefixes. */
+  readonly scope: number;
+  readonly range: KeyRange;
+  readonly start: Checkpoint;
+}
+
+/** What one stream did in this segment of the run. */
+export interface StreamRun {
+  readonly plan: StreamPlan;
+  ledger?: StreamLedger;
+  /** The listing reached the end of the range (or the bucket vanished). */
+  listedToEnd: boolean;
+}
+
+/** What a stream needs from the run it belongs to. */
+export interface StreamHost {
+  /** Retention: a current delete marker goes only once everything behind it is gone. */
+  readonly guardsCurrentMarkers: boolean;
+  readonly dryRun: boolean;
+  selectorFrom(snapshot: unknown): EntrySelector;
+  rateFor(range: KeyRange): RateController;
+  /** True once the run stops listing (deadline, signal, cap or fault). */
+  listingStopped(): boolean;
+  /** A page; null when the bucket is gone; 'stopped' when the run stopped while retrying. */
+  listPage(range: KeyRange, cursor: ListCursor): Promise<VersionPage | null | 'stopped'>;
+  /** True when one more entry may be selected beyond `pending` ones; false marks the cap as reached. */
+  mayChoose(pending: number): boolean;
+  capReached(): boolean;
+  onListed(): void;
+  onChosen(entry: VersionEntry): void;
+}
+
+/**
+ * Lists one range to its end, or until the run stops: feeds each entry to
+ * the selector, records the choices in the stream's ledger, and sends the
+ * chosen entries to the batch deleter, 1,000 to a request.
+ */
+export class StreamRunner {
+  private readonly selector: EntrySelector;
+  private readonly ledger: StreamLedger;
+  private readonly rate: RateController;
+  private readonly guard: CurrentMarkerGuard | undefined;
+  /** Decisions sent or waiting, by entry. */
+  private readonly decisionOf = new Map<VersionEntry, Decision>();
+  private batch: VersionEntry[] = [];
+  /** A resumed stream may be in the middle of a key: watch it from its first entry. */
+  private watchFirst: boolean;
+
+  constructor(
+    private readonly stream: StreamRun,
+    private readonly deleter: BatchDeleter,
+    private readonly host: StreamHost,
+  ) {
+    const { start, range } = stream.plan;
+    this.selector = host.selectorFrom(start.selector);
+    this.ledger = new StreamLedger(start);
+    stream.ledger = this.ledger;
+    this.rate = host.rateFor(range);
+    this.guard = host.guardsCurrentMarkers && !host.dryRun ? new CurrentMarkerGuard() : undefined;
+    if (start.taintedKey) this.guard?.restoreTaint(start.taintedKey);
+    this.watchFirst = start.selector !== null && start.selector !== undefined;
+  }
+
+  async run(): Promise<void> {
+    const { plan } = this.stream;
+    let cursor = plan.start.cursor;
+    // The last entry of a page names the next page's marker: it is fed (and
+    // so maybe deleted) only once that page has been fetched.
+    let held: VersionEntry | null = null;
+    for (;;) {
+      if (this.host.listingStopped()) return this.finish(true);
+      const page = await this.host.listPage(plan.range, cursor ?? {});
+      if (page === 'stopped') continue;
+      if (page === null) {
+        await this.finish(true);
+        this.stream.listedToEnd = true;
+        return;
+      }
+      const entries = [...page.entries];
+      if (held) entries.unshift(held);
+      held = page.next ? (entries.pop() ?? null) : null;
+      if (page.next) cursor = page.next;
+      await this.feed(entries);
+      if (!page.next && !this.host.capReached()) {
+        await this.take(null, this.selector.end());
+        await this.finish(false);
+        this.stream.listedToEnd = true;
+        return;
+      }
+    }
+  }
+
+  /** Feeds a page's entries to the selector, in order, until the cap. */
+  private async feed(entries: readonly VersionEntry[]): Promise<void> {
+    const { guard } = this;
+    for (const entry of entries) {
+      if (this.watchFirst) {
+        if (!this.stream.plan.start.taintedKey) guard?.watch(entry.key);
+        this.watchFirst = false;
+      }
+      this.host.onListed();
+      await this.take(entry, this.selector.next(entry));
+      if (this.host.capReached()) break;
+      if (guard && CurrentMarkerGuard.applies(entry)) guard.watch(entry.key);
+    }
+  }
+
+  /** Records what the selector chose after `fed` (null: at the end of the range) and acts on it. */
+  private async take(fed: VersionEntry | null, chosen: readonly VersionEntry[]): Promise<void> {
+    for (const marker of this.guard?.takeReleased() ?? []) await this.enqueue(marker);
+    const accepted: VersionEntry[] = [];
+    for (const entry of chosen) {
+      if (!this.host.mayChoose(accepted.length)) break;
+      accepted.push(entry);
+    }
+    for (const decision of this.ledger.record(fed, this.selector.snapshot(), accepted)) {
+      const entry = decision.entry;
+      this.host.onChosen(entry);
+      if (this.host.dryRun) {
+        this.ledger.settle(decision, 'dry');
+        continue;
+      }
+      this.decisionOf.set(entry, decision);
+      if (this.guard && CurrentMarkerGuard.applies(entry)) {
+        const verdict = this.guard.admit(entry);
+        if (verdict === 'keep') this.settle(entry, 'kept');
+        if (verdict !== 'delete-now') continue;
+      }
+      await this.enqueue(entry);
+    }
+  }
+
+  private async enqueue(entry: VersionEntry): Promise<void> {
+    this.guard?.track(entry);
+    this.batch.push(entry);
+    if (this.batch.length >= MAX_KEYS_PER_DELETE) await this.flush();
+  }
+
+  private async flush(): Promise<void> {
+    const full = this.batch;
+    this.batch = [];
+    await this.deleter.submit(full, this.rate, (entry, outcome) => this.settled(entry, outcome));
+  }
+
+  /** Sends what is batched, then the markers released as their keys' deletions settle. */
+  private async finish(stopping: boolean): Promise<void> {
+    const { guard } = this;
+    for (;;) {
+      await this.flush();
+      const released = guard?.takeReleased() ?? [];
+      if (released.length > 0) {
+        for (const marker of released) await this.enqueue(marker);
+        continue;
+      }
+      if (!guard?.hasWaiting) return;
+      if (stopping) {
+        // Markers still waiting stay unsettled: the resumed run decides on them again.
+        guard.abandonWaiting();
+        return;
+      }
+      await guard.changed();
+    }
+  }
+
+  /** How a sent entry ended, as the batch deleter reports it. */
+  private settled(entry: VersionEntry, outcome: SettledOutcome): void {
+    this.settle(entry, outcome);
+    if (!this.guard) return;
+    this.guard.settle(entry, outcome === 'deleted');
+    for (const marker of this.guard.takeKept()) this.settle(marker, 'kept');
+  }
+
+  private settle(entry: VersionEntry, outcome: SettledOutcome | 'kept'): void {
+    const decision = this.decisionOf.get(entry);
+    if (!decision) return;
+    this.decisionOf.delete(entry);
+    // An unsent entry stays unsettled: the stream resumes before it.
+    if (outcome === 'unsent') return;
+    this.ledger.settle(decision, outcome === 'gone' ? 'kept' : outcome);
+  }
+}
