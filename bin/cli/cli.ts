@@ -103,28 +103,28 @@ function errorCodeOf(err: unknown): string {
   return name && name !== 'Error' ? name : 'Error';
 }
 
+/** An error outcome: JSON on stdout with --json, the message on stderr. */
+function failure(flags: CommonFlags, code: string, message: string, exit: number): Outcome {
+  return { code: exit, stdout: flags.json ? errorJson(code, message) : '', stderr: `version-purger: ${message}\n` };
+}
+
+/** Runs one command: reads the token, runs the engine, and turns the result or the error into an outcome. */
 async function run(flags: CommonFlags, engine: Partial<PurgeOptions>, args: readonly string[], report?: PrefixReport): Promise<Outcome> {
-  const fail = (code: string, message: string, exit: number): Outcome => ({
-    code: exit,
-    stdout: flags.json ? errorJson(code, message) : '',
-    stderr: `version-purger: ${message}\n`,
-  });
   let resumeToken: unknown;
   try {
     resumeToken = readResumeToken(flags.resumeToken);
   } catch (err) {
-    if (err instanceof UsageError) return fail(err.code, err.message, EXIT.usage);
+    if (err instanceof UsageError) return failure(flags, err.code, err.message, EXIT.usage);
     throw err;
   }
   const client = createS3Client({ endpoint: flags.endpoint, region: flags.region, md5: flags.md5 });
   const display = !flags.json && ProgressDisplay.wanted() ? new ProgressDisplay(flags.dryRun ? 'Listing' : 'Deleting') : undefined;
   let last: PurgeProgress | undefined;
-  let result: PurgeResult;
   const abort = new AbortController();
   const onSignal = () => abort.abort();
   process.once('SIGINT', onSignal);
   try {
-    result = await purgeBucket({
+    const result = await purgeBucket({
       client,
       bucket: flags.bucket,
       prefixes: flags.prefix,
@@ -140,33 +140,43 @@ async function run(flags: CommonFlags, engine: Partial<PurgeOptions>, args: read
       onSelected: report ? (e) => report.add(e) : undefined,
       ...engine,
     });
+    display?.stop();
+    return resultOutcome(result, flags, args, report);
   } catch (err) {
     display?.stop();
-    if (err instanceof ResumeTokenError) return fail(err.name, describeTokenError(err), EXIT.usage);
-    if (err instanceof PurgeConfigError || err instanceof RangeError) return fail(errorCodeOf(err), (err as Error).message, EXIT.usage);
-    if (isTransient(err)) {
-      // Not the user's mistake: the store kept failing. Only the engine's set-up calls get here, before any deletion.
-      const deleted = last ? last.deleted + last.deleteMarkersDeleted : 0;
-      const done = deleted === 0 ? 'Nothing was deleted.' : `${deleted} versions and delete markers were deleted.`;
-      const message = (err as Error).message ?? '';
-      const detail = describeFailure(err, flags);
-      const hint = detail.startsWith(message) ? detail.slice(message.length) : '';
-      return fail(
-        errorCodeOf(err),
-        `gave up on a transient fault after retrying it: ${describeError(err)}${hint}\n  ${done} Run the same command again to continue.`,
-        EXIT.incomplete,
-      );
-    }
-    const nothingDeleted = !last || last.deleted + last.deleteMarkersDeleted === 0;
-    return fail(errorCodeOf(err), describeFailure(err, flags), nothingDeleted ? EXIT.usage : EXIT.incomplete);
+    return errorOutcome(err, flags, last);
   } finally {
     process.removeListener('SIGINT', onSignal);
     client.destroy();
   }
-  display?.stop();
+}
+
+/**
+ * A run that threw. Exit 2 for what the user must fix (a token of another
+ * run, a configuration the bucket refuses, an error before anything was
+ * deleted); exit 1 when the store kept failing or when something was deleted.
+ */
+function errorOutcome(err: unknown, flags: CommonFlags, last: PurgeProgress | undefined): Outcome {
+  if (err instanceof ResumeTokenError) return failure(flags, err.name, describeTokenError(err), EXIT.usage);
+  if (err instanceof PurgeConfigError || err instanceof RangeError) return failure(flags, errorCodeOf(err), (err as Error).message, EXIT.usage);
+  const deleted = last ? last.deleted + last.deleteMarkersDeleted : 0;
+  if (isTransient(err)) {
+    // Not the user's mistake: the store kept failing. Only the engine's set-up calls get here, before any deletion.
+    const done = deleted === 0 ? 'Nothing was deleted.' : `${deleted} versions and delete markers were deleted.`;
+    const message = (err as Error).message ?? '';
+    const detail = describeFailure(err, flags);
+    const hint = detail.startsWith(message) ? detail.slice(message.length) : '';
+    const text = `gave up on a transient fault after retrying it: ${describeError(err)}${hint}\n  ${done} Run the same command again to continue.`;
+    return failure(flags, errorCodeOf(err), text, EXIT.incomplete);
+  }
+  return failure(flags, errorCodeOf(err), describeFailure(err, flags), deleted === 0 ? EXIT.usage : EXIT.incomplete);
+}
+
+/** A run that ended: the report, the exit code, and for a stopped run the token file and the command that continues it. */
+function resultOutcome(result: PurgeResult, flags: CommonFlags, args: readonly string[], report?: PrefixReport): Outcome {
   if (result.bucketMissing && result.mode === 'retain') {
     // A typo in a retention schedule must not pass as "nothing to do".
-    return fail('NoSuchBucket', `bucket ${flags.bucket} does not exist`, EXIT.usage);
+    return failure(flags, 'NoSuchBucket', `bucket ${flags.bucket} does not exist`, EXIT.usage);
   }
   const code = result.failed > 0 || result.resumeToken !== null || result.fault !== null ? EXIT.incomplete : EXIT.ok;
   const stderr = result.fault
