@@ -21,7 +21,8 @@ export function jsonReport(result: PurgeResult, report?: PrefixReport): Record<s
     base.byPrefix = report?.byPrefix ?? {};
     base.capReached = result.capReached;
   }
-  return { ...base, bucketMissing: result.bucketMissing, throttled: result.throttled, passes: result.passes };
+  // `fault`: the transient fault the run gave up on (operation, code, message), or null.
+  return { ...base, bucketMissing: result.bucketMissing, throttled: result.throttled, passes: result.passes, fault: result.fault };
 }
 
 function bytes(n: number): string {

@@ -215,7 +215,9 @@ describe('Lambda teardown through a storm of 500s and per-key InternalErrors', (
     expect(answers).toEqual([expect.objectContaining({ Status: 'SUCCESS' })]);
     expect(await listAll(bucket)).toEqual([]);
     expect(after.keysDeleted - before.keysDeleted).toBe(4_200);
-    expect(after.faultsInjected.internalErrors - before.faultsInjected.internalErrors).toBeGreaterThan(0);
+    // A teardown this small makes only a dozen requests, so a 500 may not come up in every run; per-key errors
+    // (5% of 4,200 keys) always do.
+    expect(after.faultsInjected.keyInternalErrors - before.faultsInjected.keyInternalErrors).toBeGreaterThan(0);
   });
 });
 
@@ -253,7 +255,7 @@ describe('a fault that outlasts the retries stops the run truthfully', () => {
     expect(out.stderr).toMatch(/gave up on a transient fault after retrying it: DeleteObjects \(per key\): InternalError/);
     expect(out.stderr).toMatch(/continue with its resume token/);
     const first = JSON.parse(out.stdout);
-    expect(first).toMatchObject({ failed: 0, errors: [] });
+    expect(first).toMatchObject({ failed: 0, errors: [], fault: { operation: 'DeleteObjects (per key)', code: 'InternalError' } });
     expect(first.deleted).toBeGreaterThan(0);
     expect(first.deleted).toBeLessThan(4_000);
     expect(first.resumeToken).not.toBeNull();
@@ -265,7 +267,7 @@ describe('a fault that outlasts the retries stops the run truthfully', () => {
 
     // THEN it finishes: exit 0, the counts add up to every version exactly once, the bucket is empty
     expect({ code: resumed.code, stderr: resumed.stderr }).toEqual({ code: 0, stderr: '' });
-    expect(JSON.parse(resumed.stdout)).toMatchObject({ deleted: 4_000, failed: 0, resumeToken: null });
+    expect(JSON.parse(resumed.stdout)).toMatchObject({ deleted: 4_000, failed: 0, resumeToken: null, fault: null });
     expect(server.stats().keysDeleted - before.keysDeleted).toBe(4_000);
     expect(await listAll(bucket)).toEqual([]);
   });
