@@ -48,7 +48,7 @@ export const FENCE_STATEMENT_SID = 'VersionPurgerDenyWrites';
 /** Physical id answered when Create fails, so that the following Delete is ignored. */
 export const CREATE_FAILED_PHYSICAL_ID = 'VersionPurger::CREATE_FAILED';
 
-/** Prefix of the physical resource id: `version-purger:<bucket name>`. */
+/** Prefix of the physical resource id: `version-purger:<bucket name>:<owner id>` (lambda/teardown/physical-id.ts). */
 export const PHYSICAL_ID_PREFIX = 'version-purger:';
 
 /** Environment variables the handler reads (all optional). */

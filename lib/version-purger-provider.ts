@@ -135,7 +135,7 @@ export class VersionPurgerProvider extends Construct {
     // deleting the resource (lambda/teardown/stack-deletion-check.ts): read-only, this stack only.
     this.role.addToPolicy(
       new iam.PolicyStatement({
-        actions: ['cloudformation:DescribeStacks', 'cloudformation:DescribeStackResource'],
+        actions: ['cloudformation:DescribeStacks', 'cloudformation:DescribeStackResource', 'cloudformation:DescribeStackEvents'],
         resources: [Stack.of(this).stackId],
       }),
     );

@@ -96,7 +96,7 @@ async function deleteThroughCloudFormation(endpoint: string, bucket: string): Pr
   await cloudFormation.start();
   process.env.AWS_ENDPOINT_URL_CLOUDFORMATION = cloudFormation.endpoint;
   const stackId = `arn:aws:cloudformation:us-east-1:123456789012:stack/Demo/${randomUUID()}`;
-  const physicalId = `${PHYSICAL_ID_PREFIX}${bucket}`;
+  const physicalId = `${PHYSICAL_ID_PREFIX}${bucket}:${DEMO_OWNER_ID}`;
   cloudFormation.stacks.set(stackId, {
     status: 'DELETE_IN_PROGRESS',
     resources: new Map([['DataPurger', { physicalResourceId: physicalId, resourceType: RESOURCE_TYPE, resourceStatus: 'DELETE_IN_PROGRESS' }]]),

@@ -39,12 +39,22 @@ export interface LocalStackResource {
   metadata?: string;
 }
 
+/** One stack event, as `DescribeStackEvents` reports it. */
+export interface LocalStackEvent {
+  readonly logicalResourceId: string;
+  readonly physicalResourceId: string;
+  readonly resourceType: string;
+  readonly resourceStatus: string;
+}
+
 /** A stack as the local CloudFormation API reports it. */
 export interface LocalStack {
   /** For example `UPDATE_COMPLETE_CLEANUP_IN_PROGRESS`, `DELETE_IN_PROGRESS`. */
   status: string;
   /** By logical id. */
   readonly resources: Map<string, LocalStackResource>;
+  /** Oldest first (served newest first, as CloudFormation does). */
+  readonly events?: LocalStackEvent[];
 }
 
 /** One call the local CloudFormation API received. */
@@ -62,7 +72,7 @@ function xmlText(value: string): string {
 
 /**
  * A local stand-in for CloudFormation's read API, as far as the handler uses
- * it: `DescribeStacks` and `DescribeStackResource` (AWS query protocol), for
+ * it: `DescribeStacks`, `DescribeStackResource` and `DescribeStackEvents` (AWS query protocol), for
  * the stacks registered in {@link stacks} by their stack ARN. Any other stack
  * "does not exist", as CloudFormation answers for an unknown stack id. Point
  * the SDK at it with `AWS_ENDPOINT_URL_CLOUDFORMATION`.
@@ -124,6 +134,21 @@ export class LocalCloudFormationApi {
           (resource.metadata !== undefined ? `<Metadata>${xmlText(resource.metadata)}</Metadata>` : '') +
           '</StackResourceDetail>',
       );
+    }
+    if (action === 'DescribeStackEvents') {
+      if (!stack) return this.error('ValidationError', `Stack [${stackId}] does not exist`);
+      const members = [...(stack.events ?? [])]
+        .reverse()
+        .map(
+          (e, i) =>
+            `<member><StackId>${xmlText(stackId)}</StackId><EventId>e${i}</EventId><StackName>${xmlText(stackName)}</StackName>` +
+            `<LogicalResourceId>${xmlText(e.logicalResourceId)}</LogicalResourceId>` +
+            `<PhysicalResourceId>${xmlText(e.physicalResourceId)}</PhysicalResourceId>` +
+            `<ResourceType>${xmlText(e.resourceType)}</ResourceType><Timestamp>2026-01-01T00:00:00.000Z</Timestamp>` +
+            `<ResourceStatus>${e.resourceStatus}</ResourceStatus></member>`,
+        )
+        .join('');
+      return this.ok(action, `<StackEvents>${members}</StackEvents>`);
     }
     return this.error('InvalidAction', `the local CloudFormation API does not implement ${action}`);
   }

@@ -1,7 +1,8 @@
 import { type BucketOwnership, checkOwnership } from './bucket-ownership';
 import type { CfnAnswer, CfnCreateEvent, CfnDeleteEvent, CfnUpdateEvent } from './cfn-response';
 import { describeError } from '../engine/describe-error';
-import { CREATE_FAILED_PHYSICAL_ID, PHYSICAL_ID_PREFIX, PURGE_TAG_KEY } from '../resource-contract';
+import { CREATE_FAILED_PHYSICAL_ID, PURGE_TAG_KEY } from '../resource-contract';
+import { physicalIdFor } from './physical-id';
 import { errorMessage } from '../engine/s3/s3-errors';
 import type { TeardownDeps } from './deps';
 import { checkStackDeletion, type StackDeletionCheck } from './stack-deletion-check';
@@ -9,10 +10,6 @@ import { readSettings, type TeardownSettings } from './settings';
 import { fenceWrites } from './write-fence';
 import { purgeSlice, type TeardownOutcome, type TeardownState, type TeardownTiming } from './purge-slice';
 
-/** Physical id of a new resource: stable, derived from the bucket name. */
-function physicalIdFor(bucket: string): string {
-  return `${PHYSICAL_ID_PREFIX}${bucket}`;
-}
 
 /** Create: registers nothing and deletes nothing; answers with a physical id derived from the bucket. */
 function onCreate(event: CfnCreateEvent): CfnAnswer {
@@ -20,7 +17,7 @@ function onCreate(event: CfnCreateEvent): CfnAnswer {
     const settings = readSettings(event.ResourceProperties);
     return {
       Status: 'SUCCESS',
-      PhysicalResourceId: physicalIdFor(settings.bucket),
+      PhysicalResourceId: physicalIdFor(settings.bucket, settings.ownerId),
       Reason: settings.purgeOnDelete
         ? `Bucket ${settings.bucket} will be purged when this resource is deleted.`
         : `Bucket ${settings.bucket} will not be purged (purgeOnDelete is false).`,
@@ -32,10 +29,10 @@ function onCreate(event: CfnCreateEvent): CfnAnswer {
 
 /**
  * Update: never deletes anything.
- * - When `BucketName` changed (the bucket was replaced, or the purger now
- *   points at another bucket), answers the new bucket's physical id.
- *   CloudFormation then sends Delete for the old id, with the old
- *   properties, in the cleanup phase: only after the whole update
+ * - When `BucketName` or `OwnerId` changed (the bucket was replaced, the
+ *   purger points at another bucket, or its owner id changed), answers the
+ *   new physical id. CloudFormation then sends Delete for the old id, with
+ *   the old properties, in the cleanup phase: only after the whole update
  *   succeeded, so a rollback always finds the old bucket intact (aws-cdk
  *   #27199 emptied it during the Update, and lost it on rollback).
  * - Otherwise keeps the physical id CloudFormation sent, so that no Delete
@@ -52,14 +49,34 @@ function onUpdate(event: CfnUpdateEvent): CfnAnswer {
     // Properties this library never sends: nothing to compare, nothing to replace.
     return keep;
   }
-  if (now.bucket === before.bucket) return keep;
+  const wanted = physicalIdFor(now.bucket, now.ownerId);
+  if (wanted === event.PhysicalResourceId) return keep;
+  const what = now.bucket === before.bucket ? `Owner of bucket ${now.bucket} changed` : `Bucket changed from ${before.bucket} to ${now.bucket}`;
   return {
     Status: 'SUCCESS',
-    PhysicalResourceId: physicalIdFor(now.bucket),
+    PhysicalResourceId: wanted,
     Reason:
-      `Bucket changed from ${before.bucket} to ${now.bucket}; nothing was deleted. CloudFormation deletes the old ` +
-      'resource after the update succeeded, and that Delete empties the old bucket only if it still names this owner.',
+      `${what}; nothing was deleted. CloudFormation deletes the old resource after the update succeeded, and that ` +
+      'Delete empties the old bucket only if it still names the old owner and no live resource uses it.',
   };
+}
+
+/**
+ * Refuses a Delete whose `BucketName` and `OwnerId` do not spell its physical
+ * id (see physical-id.ts): CloudFormation's confirmation is about the
+ * physical id, so the properties must be the ones that id stands for.
+ */
+function refuseUnlessBound(
+  event: CfnDeleteEvent,
+  settings: TeardownSettings,
+  answer: (status: 'SUCCESS' | 'FAILED', reason: string) => TeardownOutcome,
+): TeardownOutcome | undefined {
+  if (event.PhysicalResourceId === physicalIdFor(settings.bucket, settings.ownerId)) return undefined;
+  return answer(
+    'SUCCESS',
+    `The Delete's properties (bucket ${settings.bucket}, owner ${settings.ownerId ?? 'none'}) do not match its physical id ` +
+      `${event.PhysicalResourceId}. Nothing was deleted.`,
+  );
 }
 
 /**
@@ -90,8 +107,11 @@ async function refuseUnlessDeleting(
     );
   }
   if (check.confirmed) return undefined;
-  // Whoever sent this (a forged event, a replayed continuation, a stack that
-  // is no longer deleting) gets SUCCESS, so that nothing retries it; the data stays.
+  // A stack that is not deleting anything (a forged event, a continuation
+  // that outlived its stack deletion) gets SUCCESS: nothing to retry, the data
+  // stays. A stack that is deleting gets FAILED: if this refusal was a genuine
+  // deletion in a state nobody foresaw, SUCCESS would let CloudFormation drop
+  // the purger and fail on the full bucket later, with nothing left to empty it.
   deps.logger.warn('Refused a Delete that CloudFormation does not confirm; nothing was deleted', {
     bucket,
     why: check.why,
@@ -100,7 +120,10 @@ async function refuseUnlessDeleting(
     physicalResourceId: event.PhysicalResourceId,
     requestId: event.RequestId,
   });
-  return answer('SUCCESS', `CloudFormation does not confirm this deletion: ${check.why}. Nothing was deleted from bucket ${bucket}.`);
+  return answer(
+    check.stackDeleting ? 'FAILED' : 'SUCCESS',
+    `CloudFormation does not confirm this deletion: ${check.why}. Nothing was deleted from bucket ${bucket}.`,
+  );
 }
 
 /**
@@ -169,7 +192,10 @@ async function onDelete(event: CfnDeleteEvent, deps: TeardownDeps, timing: Teard
     deps.logger.info('purgeOnDelete is false; leaving the bucket as it is', { bucket });
     return answer('SUCCESS', `purgeOnDelete is false; bucket ${bucket} was left as it is.`);
   }
-  const refusal = (await refuseUnlessDeleting(event, settings, deps, answer)) ?? (await refuseUnlessOwned(settings, deps, answer));
+  const refusal =
+    refuseUnlessBound(event, settings, answer) ??
+    (await refuseUnlessDeleting(event, settings, deps, answer)) ??
+    (await refuseUnlessOwned(settings, deps, answer));
   if (refusal) return refusal;
   let fenced = false;
   if (settings.fenceWrites) {
@@ -200,7 +226,10 @@ async function onContinuation(
   // A continuation's state is where to resume, never a permission to delete:
   // every slice checks again, as the first one did.
   if (!settings.purgeOnDelete) return answer('SUCCESS', `purgeOnDelete is false; bucket ${settings.bucket} was left as it is.`);
-  const refusal = (await refuseUnlessDeleting(event, settings, deps, answer)) ?? (await refuseUnlessOwned(settings, deps, answer));
+  const refusal =
+    refuseUnlessBound(event, settings, answer) ??
+    (await refuseUnlessDeleting(event, settings, deps, answer)) ??
+    (await refuseUnlessOwned(settings, deps, answer));
   if (refusal) return refusal;
   return purgeSlice(event, settings, state, deps, timing);
 }

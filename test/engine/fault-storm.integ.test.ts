@@ -283,7 +283,7 @@ function teardownEvent(bucket: string, run: number): CfnDeleteEvent {
     LogicalResourceId: 'Purger',
     ResourceType: 'Custom::VersionPurger',
     ResourceProperties: { BucketName: bucket, OwnerId: OWNER, ServiceTimeout: '600' },
-    PhysicalResourceId: `version-purger:${bucket}`,
+    PhysicalResourceId: `version-purger:${bucket}:${OWNER}`,
   };
 }
 

@@ -13,7 +13,7 @@ const s3 = mockClient(S3Client);
 const cfn = mockClient(CloudFormationClient);
 /** The owner id the bucket's tag and the resource's properties share. */
 const OWNER = 'c8owner';
-const PHYSICAL_ID = 'version-purger:b';
+const PHYSICAL_ID = `version-purger:b:${OWNER}`;
 
 beforeEach(() => {
   s3.reset();
@@ -149,7 +149,7 @@ function deleteEvent(requestId: string): CfnDeleteEvent {
     LogicalResourceId: 'Purger',
     ResourceType: 'Custom::VersionPurger',
     ResourceProperties: { BucketName: 'b', OwnerId: OWNER, ServiceTimeout: '3600' },
-    PhysicalResourceId: 'version-purger:b',
+    PhysicalResourceId: PHYSICAL_ID,
   };
 }
 

@@ -104,7 +104,9 @@ async function expectStackDeletionEmpties(player: StackPlayer, buckets: string[]
   const before = player.bucketDeletions.length;
   await player.destroy();
   for (const bucket of buckets) expect(await listAllOrGone(bucket)).toEqual('gone');
-  expect(player.bucketDeletions.slice(before).map((d) => d.outcome)).toEqual(buckets.map(() => 'deleted'));
+  const deletions = player.bucketDeletions.slice(before);
+  expect(deletions.map((d) => d.bucket)).toEqual(expect.arrayContaining(buckets));
+  expect(deletions.filter((d) => d.outcome !== 'deleted')).toEqual([]);
 }
 
 async function listAllOrGone(bucket: string): Promise<ListedEntry[] | 'gone'> {
@@ -228,11 +230,11 @@ describe('Bucket replacement', () => {
     // THEN nothing was deleted during the update phase
     expect(sorted(afterUpdate)).toEqual(sorted(oldEntries));
     const update = player.requests.find((r) => r.event.RequestType === 'Update');
-    expect(update?.answer).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: `version-purger:${newName}` });
+    expect(update?.answer).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: expect.stringMatching(new RegExp(`^version-purger:${newName}:c8`)) });
     // AND the cleanup's Delete for the old id emptied the old bucket, and CloudFormation deleted it
     expect(player.requests.at(-1)).toMatchObject({
       stackStatus: 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS',
-      event: { RequestType: 'Delete', PhysicalResourceId: `version-purger:${oldName}` },
+      event: { RequestType: 'Delete', PhysicalResourceId: expect.stringMatching(new RegExp(`^version-purger:${oldName}:c8`)) },
       answer: { Status: 'SUCCESS' },
     });
     expect(player.bucketDeletions).toEqual([{ bucket: oldName, outcome: 'deleted' }]);
@@ -261,9 +263,10 @@ describe('Bucket replacement', () => {
 
     // THEN the rollback's Update answered the original id, and its cleanup emptied the new bucket only
     const rollback = player.requests.filter((r) => r.stackStatus.startsWith('UPDATE_ROLLBACK'));
+    const owner = player.purger(Object.keys(v1.Resources).find((id) => v1.Resources[id].Type === 'Custom::VersionPurger')!).properties.OwnerId;
     expect(rollback.map((r) => [r.stackStatus, r.event.RequestType, r.answer.PhysicalResourceId, r.answer.Status])).toEqual([
-      ['UPDATE_ROLLBACK_IN_PROGRESS', 'Update', `version-purger:${oldName}`, 'SUCCESS'],
-      ['UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS', 'Delete', `version-purger:${newName}`, 'SUCCESS'],
+      ['UPDATE_ROLLBACK_IN_PROGRESS', 'Update', `version-purger:${oldName}:${owner}`, 'SUCCESS'],
+      ['UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS', 'Delete', `version-purger:${newName}:${owner}`, 'SUCCESS'],
     ]);
     expect(player.bucketDeletions).toEqual([{ bucket: newName, outcome: 'deleted' }]);
     await expectUntouched(oldName, entries);
@@ -329,24 +332,43 @@ describe('Forged invocations delete nothing and fence nothing', () => {
     await expectUntouched(bucket, entries);
   });
 
-  test('a forged Delete of a made-up replaced id, sent while the stack cleans up after another change', async () => {
-    // GIVEN a stack whose update (a second bucket added) is in its cleanup phase
-    const { player, bucket, entries, logicalId, state } = await givenLiveStack();
-    let answer: Awaited<ReturnType<StackPlayer['send']>> | undefined;
-
-    // WHEN
-    await player.deploy(
+  test('forged Deletes sent while the stack cleans up after another change: another purger\'s logical id, or the live id', async () => {
+    // GIVEN a stack with two purgers, each on its own bucket, with live data in the first
+    const twoPurgers = (extraBucket: boolean) =>
       synthTemplate((stack) => {
         const data = new s3.Bucket(stack, 'Data', { versioned: true, removalPolicy: RemovalPolicy.DESTROY });
-        purgerAt('Purger')(stack, data);
-        new s3.Bucket(stack, 'Other');
-      }),
-      { duringCleanup: async () => void (answer = await player.send({ ...player.deleteEvent(logicalId, state), PhysicalResourceId: 'version-purger:old' })) },
-    );
+        const other = new s3.Bucket(stack, 'Other', { versioned: true, removalPolicy: RemovalPolicy.DESTROY });
+        new VersionPurger(stack, 'Purger', { bucket: data });
+        new VersionPurger(stack, 'OtherPurger', { bucket: other });
+        if (extraBucket) new s3.Bucket(stack, 'Extra');
+      });
+    const v1 = twoPurgers(false);
+    const player = newPlayer();
+    await player.deploy(v1);
+    const ids = Object.keys(v1.Resources).filter((id) => v1.Resources[id].Type === 'Custom::VersionPurger');
+    const dataPurger = ids.find((id) => id.startsWith('Purger'))!;
+    const otherPurger = ids.find((id) => id.startsWith('OtherPurger'))!;
+    const data = player.purger(dataPurger);
+    const bucket = data.properties.BucketName;
+    const entries = await givenLiveData(bucket);
+    const answers: Array<Awaited<ReturnType<StackPlayer['send']>>> = [];
 
-    // THEN
-    expect(answer).toMatchObject({ Status: 'SUCCESS', Reason: expect.stringMatching(/still in use by resource/) });
+    // WHEN, during the cleanup of an unrelated update, Deletes are forged with the data purger's real properties
+    // and physical id: under the other purger's logical id (a "replaced" id), and under its own (live) logical id
+    await player.deploy(twoPurgers(true), {
+      duringCleanup: async () => {
+        answers.push(await player.send({ ...player.deleteEvent(dataPurger, data), LogicalResourceId: otherPurger }));
+        answers.push(await player.send(player.deleteEvent(dataPurger, data)));
+      },
+    });
+
+    // THEN CloudFormation's record refuses both: nothing deleted, nothing fenced
+    expect(answers).toEqual([
+      expect.objectContaining({ Reason: expect.stringMatching(/show no deletion in progress/) }),
+      expect.objectContaining({ Reason: expect.stringMatching(/is CREATE_COMPLETE, not being deleted/) }),
+    ]);
     await expectUntouched(bucket, entries);
+    await expectStackDeletionEmpties(player, [bucket, player.purger(otherPurger).properties.BucketName]);
   });
 });
 

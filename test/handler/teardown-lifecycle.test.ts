@@ -88,7 +88,7 @@ describe('Create and Update', () => {
     expect(answer.json).toEqual({
       Status: 'SUCCESS',
       Reason: expect.any(String),
-      PhysicalResourceId: `version-purger:${bucket}`,
+      PhysicalResourceId: events.physicalId(bucket),
       StackId: event.StackId,
       RequestId: event.RequestId,
       LogicalResourceId: event.LogicalResourceId,
@@ -101,7 +101,7 @@ describe('Create and Update', () => {
     // GIVEN
     const bucket = await givenTaggedBucket('update');
     await fill(s3, bucket, ['a'], 3);
-    const event = events.update(bucket, 'version-purger:some-earlier-id', { FenceWrites: 'false' });
+    const event = events.update(bucket, events.physicalId(bucket), { FenceWrites: 'false' });
 
     // WHEN
     await handler(event, fakeContext(60_000));
@@ -109,7 +109,7 @@ describe('Create and Update', () => {
     // THEN
     const answer = await responses.waitFor(event.RequestId);
     expect(answer.json.Status).toBe('SUCCESS');
-    expect(answer.json.PhysicalResourceId).toBe('version-purger:some-earlier-id');
+    expect(answer.json.PhysicalResourceId).toBe(events.physicalId(bucket));
     expect(await listAll(s3, bucket)).toHaveLength(3);
   });
 
@@ -145,14 +145,14 @@ describe('Delete', () => {
       Resource: `arn:aws:s3:::${bucket}/secret/*`,
     };
     await s3.send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: JSON.stringify({ Version: '2012-10-17', Statement: [existing] }) }));
-    const event = events.delete(bucket, `version-purger:${bucket}`);
+    const event = events.delete(bucket, events.physicalId(bucket));
 
     // WHEN
     await handler(event, fakeContext(60_000));
 
     // THEN
     const answer = await responses.waitFor(event.RequestId);
-    expect(answer.json).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: `version-purger:${bucket}` });
+    expect(answer.json).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: events.physicalId(bucket) });
     expect(answer.json.Reason).toMatch(/deleted 12 versions and 2 delete markers/);
     expect(await listAll(s3, bucket)).toEqual([]);
     const policy = JSON.parse((await s3.send(new GetBucketPolicyCommand({ Bucket: bucket }))).Policy ?? '{}');
@@ -167,10 +167,10 @@ describe('Delete', () => {
     // GIVEN a purged bucket whose fence turns a late writer away
     const bucket = await givenTaggedBucket('delete-twice');
     await fill(s3, bucket, ['a'], 2);
-    const first = events.delete(bucket, `version-purger:${bucket}`);
+    const first = events.delete(bucket, events.physicalId(bucket));
     await handler(first, fakeContext(60_000));
     await expect(put(s3, bucket, 'late')).rejects.toMatchObject({ $metadata: { httpStatusCode: 403 } });
-    const second = events.delete(bucket, `version-purger:${bucket}`);
+    const second = events.delete(bucket, events.physicalId(bucket));
 
     // WHEN
     await handler(second, fakeContext(60_000));
@@ -187,7 +187,7 @@ describe('Delete', () => {
     const bucket = await givenTaggedBucket('untagged');
     await fill(s3, bucket, ['a', 'b'], 2);
     await s3.send(new DeleteBucketTaggingCommand({ Bucket: bucket }));
-    const event = events.delete(bucket, `version-purger:${bucket}`);
+    const event = events.delete(bucket, events.physicalId(bucket));
 
     // WHEN
     await handler(event, fakeContext(60_000));
@@ -205,7 +205,7 @@ describe('Delete', () => {
     const bucket = await givenTaggedBucket('othertags');
     await fill(s3, bucket, ['a'], 2);
     await s3.send(new PutBucketTaggingCommand({ Bucket: bucket, Tagging: { TagSet: [{ Key: 'team', Value: 'data' }] } }));
-    const event = events.delete(bucket, `version-purger:${bucket}`);
+    const event = events.delete(bucket, events.physicalId(bucket));
 
     // WHEN
     await handler(event, fakeContext(60_000));
@@ -219,7 +219,7 @@ describe('Delete', () => {
     // GIVEN
     const bucket = await givenTaggedBucket('nopurge');
     await fill(s3, bucket, ['a'], 2);
-    const event = events.delete(bucket, `version-purger:${bucket}`, { PurgeOnDelete: 'false' });
+    const event = events.delete(bucket, events.physicalId(bucket), { PurgeOnDelete: 'false' });
 
     // WHEN
     await handler(event, fakeContext(60_000));
@@ -233,7 +233,7 @@ describe('Delete', () => {
   test('answers SUCCESS for a bucket that no longer exists', async () => {
     // GIVEN
     const bucket = uniqueBucketName('gone');
-    const event = events.delete(bucket, `version-purger:${bucket}`);
+    const event = events.delete(bucket, events.physicalId(bucket));
 
     // WHEN
     await handler(event, fakeContext(60_000));
@@ -252,7 +252,7 @@ describe('Delete', () => {
       new PutObjectCommand({ Bucket: bucket, Key: 'locked/compliance', Body: 'x', ObjectLockMode: 'COMPLIANCE', ObjectLockRetainUntilDate: until }),
     );
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'locked/hold', Body: 'x', ObjectLockLegalHoldStatus: 'ON' }));
-    const event = events.delete(bucket, `version-purger:${bucket}`, { BypassGovernanceRetention: 'true' });
+    const event = events.delete(bucket, events.physicalId(bucket), { BypassGovernanceRetention: 'true' });
 
     // WHEN
     const started = Date.now();
@@ -278,7 +278,7 @@ describe('Delete', () => {
     for (const key of keys) {
       await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: 'x', ObjectLockLegalHoldStatus: 'ON' }));
     }
-    const event = events.delete(bucket, `version-purger:${bucket}`);
+    const event = events.delete(bucket, events.physicalId(bucket));
 
     // WHEN
     await handler(event, fakeContext(60_000));
@@ -296,7 +296,7 @@ describe('Delete', () => {
   test('retries the answer when the ResponseURL fails at first', async () => {
     // GIVEN
     const bucket = await givenTaggedBucket('retryput');
-    const event = events.delete(bucket, `version-purger:${bucket}`);
+    const event = events.delete(bucket, events.physicalId(bucket));
     responses.failNext = 2;
 
     // WHEN
@@ -315,7 +315,7 @@ describe('Continuation', () => {
     setLatency(40);
     process.env.VERSION_PURGER_SAFETY_MARGIN_MS = '100';
     lambda.remainingMs = 500;
-    const event = events.delete(bucket, `version-purger:${bucket}`, { ServiceTimeout: '90' });
+    const event = events.delete(bucket, events.physicalId(bucket), { ServiceTimeout: '90' });
 
     // WHEN
     await handler(event, fakeContext(500));
@@ -346,7 +346,7 @@ describe('Continuation', () => {
     setLatency(40);
     process.env.VERSION_PURGER_SAFETY_MARGIN_MS = '100';
     lambda.remainingMs = 500;
-    const event = events.delete(bucket, `version-purger:${bucket}`, { ServiceTimeout: '90' });
+    const event = events.delete(bucket, events.physicalId(bucket), { ServiceTimeout: '90' });
     let leftAtContinuation: ListedEntry[] | undefined;
     lambda.beforeRun = async () => {
       leftAtContinuation ??= await listAll(s3, bucket);
@@ -374,7 +374,7 @@ describe('Continuation', () => {
     process.env.VERSION_PURGER_SAFETY_MARGIN_MS = '100';
     lambda.remainingMs = 500;
     lambda.deliverTwice = true;
-    const event = events.delete(bucket, `version-purger:${bucket}`, { ServiceTimeout: '90' });
+    const event = events.delete(bucket, events.physicalId(bucket), { ServiceTimeout: '90' });
 
     // WHEN
     await handler(event, fakeContext(500));
@@ -393,7 +393,7 @@ describe('Continuation', () => {
     const bucket = await givenTaggedBucket('budget');
     await fill(s3, bucket, Array.from({ length: 30 }, (_, i) => `p${i % 3}/k${i}`), 10);
     proxy!.throttleDeletesAfter = 1;
-    const event = events.delete(bucket, `version-purger:${bucket}`, { ServiceTimeout: '3' });
+    const event = events.delete(bucket, events.physicalId(bucket), { ServiceTimeout: '3' });
 
     // WHEN
     const started = Date.now();
@@ -415,7 +415,7 @@ describe('Continuation', () => {
 
     // WHEN the throttling is over and the stack deletion is retried
     proxy!.reset();
-    const retry = events.delete(bucket, `version-purger:${bucket}`);
+    const retry = events.delete(bucket, events.physicalId(bucket));
     await handler(retry, fakeContext(60_000));
 
     // THEN

@@ -320,6 +320,11 @@ export class EventFactory {
     private readonly cloudFormation?: LocalCloudFormationApi,
   ) {}
 
+  /** The physical id the handler gives the resource for `bucket`: `version-purger:<bucket>:<owner id>`. */
+  physicalId(bucket: string): string {
+    return `version-purger:${bucket}:${this.ownerId}`;
+  }
+
   /** The owner id the template gives the resource (and the bucket's tag). */
   get ownerId(): string {
     return this.synth.resourceProperties.OwnerId as string;

@@ -94,7 +94,7 @@ export class StackPlayer {
     private readonly cloudFormation: LocalCloudFormationApi,
     private readonly s3: S3Client,
   ) {
-    cloudFormation.stacks.set(this.stackId, { status: 'CREATE_IN_PROGRESS', resources: new Map() });
+    cloudFormation.stacks.set(this.stackId, { status: 'CREATE_IN_PROGRESS', resources: new Map(), events: [] });
   }
 
   /** Physical name of the bucket with this logical id (as deployed now). */
@@ -186,7 +186,7 @@ export class StackPlayer {
       for (const { id, old } of replacedBuckets) this.buckets.set(id, old);
       this.setStatus(creating ? 'ROLLBACK_IN_PROGRESS' : 'UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS');
       for (const id of createdPurgers) await this.deletePurger(id, this.purger(id));
-      for (const { id, state } of abandoned) await this.send(this.deleteEvent(id, state));
+      for (const { id, state } of abandoned) await this.deleteReplaced(id, state);
       for (const name of newBuckets) await this.deleteBucket(name);
       for (const id of createdBuckets) this.buckets.delete(id);
       this.setStatus(creating ? 'ROLLBACK_COMPLETE' : 'UPDATE_ROLLBACK_COMPLETE');
@@ -200,7 +200,7 @@ export class StackPlayer {
         if (!(id in template.Resources)) await this.deletePurger(id, old);
       }
       for (const { id, old } of updatedPurgers) {
-        if (this.purger(id).physicalId !== old.physicalId) await this.send(this.deleteEvent(id, old));
+        if (this.purger(id).physicalId !== old.physicalId) await this.deleteReplaced(id, old);
       }
       for (const [id, old] of before.buckets) {
         if (!(id in template.Resources)) {
@@ -264,15 +264,28 @@ export class StackPlayer {
   }
 
   private setStatus(status: string): void {
-    this.cloudFormation.stacks.get(this.stackId)!.status = status;
+    const stack = this.cloudFormation.stacks.get(this.stackId)!;
+    stack.status = status;
+    stack.events?.push({ logicalResourceId: 'Lifecycle', physicalResourceId: this.stackId, resourceType: 'AWS::CloudFormation::Stack', resourceStatus: status });
   }
 
   private setResource(id: string, physicalResourceId: string, resourceStatus: string): void {
-    this.cloudFormation.stacks.get(this.stackId)!.resources.set(id, {
-      physicalResourceId,
-      resourceType: 'Custom::VersionPurger',
-      resourceStatus,
-    });
+    const stack = this.cloudFormation.stacks.get(this.stackId)!;
+    stack.resources.set(id, { physicalResourceId, resourceType: 'Custom::VersionPurger', resourceStatus });
+    this.recordEvent(id, physicalResourceId, resourceStatus);
+  }
+
+  private recordEvent(id: string, physicalResourceId: string, resourceStatus: string): void {
+    this.cloudFormation.stacks
+      .get(this.stackId)
+      ?.events?.push({ logicalResourceId: id, physicalResourceId, resourceType: 'Custom::VersionPurger', resourceStatus });
+  }
+
+  /** Deletes a physical id an update or a rollback replaced: CloudFormation records its deletion in the stack's events. */
+  private async deleteReplaced(id: string, state: PurgerState): Promise<void> {
+    this.recordEvent(id, state.physicalId, 'DELETE_IN_PROGRESS');
+    await this.send(this.deleteEvent(id, state));
+    this.recordEvent(id, state.physicalId, 'DELETE_COMPLETE');
   }
 
   /** CloudFormation's resolution of the properties: references to buckets and the function, scalars as strings. */

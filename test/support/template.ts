@@ -55,6 +55,6 @@ export function configuredRuns(template: Template, refs: Record<string, string>)
 /** The statement that lets the handler ask CloudFormation about its own stack, and nothing else. */
 export const READ_OWN_STACK = {
   Effect: 'Allow',
-  Action: ['cloudformation:DescribeStacks', 'cloudformation:DescribeStackResource'],
+  Action: ['cloudformation:DescribeStacks', 'cloudformation:DescribeStackResource', 'cloudformation:DescribeStackEvents'],
   Resource: { Ref: 'AWS::StackId' },
 };

@@ -21,9 +21,9 @@ import { purgeResult } from '../support/purge-results';
 const s3 = mockClient(S3Client);
 const cfn = mockClient(CloudFormationClient);
 const BUCKET = 'data-bucket';
-const PHYSICAL_ID = `version-purger:${BUCKET}`;
 /** The owner id the bucket's tag and the resource's properties share. */
 const OWNER = 'c8owner';
+const PHYSICAL_ID = `version-purger:${BUCKET}:${OWNER}`;
 const T0 = 1_700_000_000_000;
 
 beforeEach(() => {
@@ -104,7 +104,7 @@ describe('composeReason', () => {
 describe('onCreate', () => {
   test('answers with a physical id derived from the bucket name', () => {
     const event = { ...deleteEvent(), RequestType: 'Create' as const };
-    expect(onCreate(event)).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: `version-purger:${BUCKET}` });
+    expect(onCreate(event)).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: PHYSICAL_ID });
   });
 });
 
@@ -124,7 +124,7 @@ describe('onDelete', () => {
     expect(outcome).toEqual({
       kind: 'continue',
       state: { startedAt: T0, invocation: 2, resumeToken: token, fenced: true },
-      fallback: expect.objectContaining({ Status: 'FAILED', PhysicalResourceId: `version-purger:${BUCKET}` }),
+      fallback: expect.objectContaining({ Status: 'FAILED', PhysicalResourceId: PHYSICAL_ID }),
     });
     expect(s3.commandCalls(PutBucketPolicyCommand)).toHaveLength(1);
   });
@@ -151,7 +151,7 @@ describe('onDelete', () => {
       kind: 'answer',
       answer: {
         Status: 'FAILED',
-        PhysicalResourceId: `version-purger:${BUCKET}`,
+        PhysicalResourceId: PHYSICAL_ID,
         Reason:
           `Purge of bucket ${BUCKET} ran out of time: the custom resource's serviceTimeout (600 s) is nearly spent. ` +
           'Deleted 10,000 versions and delete markers so far in 1 invocation; about 1,500 versions and delete markers remain. ' +
@@ -303,19 +303,42 @@ describe('onUpdate', () => {
     ResourceType: 'Custom::VersionPurger',
     ResourceProperties: { BucketName: bucket, OwnerId: OWNER },
     OldResourceProperties: { BucketName: oldBucket, OwnerId: OWNER },
-    PhysicalResourceId: `version-purger:${oldBucket}`,
+    PhysicalResourceId: `version-purger:${oldBucket}:${OWNER}`,
   });
 
   test('keeps the physical id when the bucket is the same', () => {
-    expect(onUpdate(update('a', 'a'))).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: 'version-purger:a' });
+    expect(onUpdate(update('a', 'a'))).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: `version-purger:a:${OWNER}` });
   });
 
   test('answers the new bucket\'s id when the bucket changed, so that the old one is deleted after the update', () => {
     expect(onUpdate(update('b', 'a'))).toMatchObject({
       Status: 'SUCCESS',
-      PhysicalResourceId: 'version-purger:b',
+      PhysicalResourceId: `version-purger:b:${OWNER}`,
       Reason: expect.stringMatching(/changed from a to b; nothing was deleted/),
     });
     expect(s3.calls()).toHaveLength(0);
+  });
+});
+
+describe('a Delete whose properties do not spell its physical id', () => {
+  test.each([
+    ['another bucket', { BucketName: 'live-bucket' }],
+    ['another owner (the live purger\'s, after a rename)', { OwnerId: 'c8newowner' }],
+  ])('is refused before anything is asked or deleted: %s', async (_case, props) => {
+    // GIVEN a real deletion in progress of PHYSICAL_ID, borrowed by a forged event with other properties
+    const { deps, purge } = givenDeps(async () => result({}));
+    s3.on(GetBucketTaggingCommand).resolves({ TagSet: [{ Key: 'cdk-version-purger:purge-on-delete', Value: 'c8newowner' }] });
+
+    // WHEN
+    const outcome = await onDelete(deleteEvent(props), deps, { invocationDeadline: T0 + 60_000, answerReserveMs: 1_000 });
+
+    // THEN
+    expect(outcome).toEqual({
+      kind: 'answer',
+      answer: expect.objectContaining({ Status: 'SUCCESS', Reason: expect.stringMatching(/do not match its physical id/) }),
+    });
+    expect(purge).not.toHaveBeenCalled();
+    expect(s3.commandCalls(PutBucketPolicyCommand)).toHaveLength(0);
+    expect(cfn.calls()).toHaveLength(0);
   });
 });
