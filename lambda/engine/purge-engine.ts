@@ -299,6 +299,7 @@ class PurgeRun {
     const host: StreamHost = {
       guardsCurrentMarkers: this.mode === 'retain',
       dryRun: this.dryRun,
+      trustsSelectorState: this.o.trustSelectorState ?? true,
       selectorFrom: (snapshot) => this.selector(snapshot),
       rateFor: (range) => this.rateFor(range),
       listingStopped: () => this.listingStopped(),

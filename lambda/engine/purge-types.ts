@@ -23,6 +23,17 @@ export interface PurgeOptions {
    * @default - every version and delete marker (teardown)
    */
   readonly selector?: SelectorFactory;
+  /**
+   * Whether the selector snapshots in `resumeToken` come from a trusted
+   * source. When false (a token that travelled in a Lambda payload, which
+   * anyone allowed to invoke the function can forge), a stream that resumes
+   * in the middle of a key rebuilds the selector's state for that key from a
+   * listing of the key, and never uses the snapshot: a forged snapshot could
+   * otherwise name a current version as an expired delete marker, or claim
+   * that newer noncurrent versions were already counted.
+   * @default true
+   */
+  readonly trustSelectorState?: boolean;
   /** @default 'purge' */
   readonly mode?: PurgeMode;
   /**

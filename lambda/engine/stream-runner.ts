@@ -27,6 +27,8 @@ export interface StreamHost {
   /** Retention: a current delete marker goes only once everything behind it is gone. */
   readonly guardsCurrentMarkers: boolean;
   readonly dryRun: boolean;
+  /** False: a stream resuming mid-key rebuilds the selector's state from a listing of the key (see PurgeOptions). */
+  readonly trustsSelectorState: boolean;
   selectorFrom(snapshot: unknown): EntrySelector;
   rateFor(range: KeyRange): RateController;
   /** True once the run stops listing (deadline, signal, cap or fault). */
@@ -55,6 +57,8 @@ export class StreamRunner {
   private batch: VersionEntry[] = [];
   /** A resumed stream may be in the middle of a key: watch it from its first entry. */
   private watchFirst: boolean;
+  /** The key in progress whose selector state must be rebuilt from a listing before feeding on. */
+  private untrustedKey: string | undefined;
 
   constructor(
     private readonly stream: StreamRun,
@@ -62,7 +66,8 @@ export class StreamRunner {
     private readonly host: StreamHost,
   ) {
     const { start, range } = stream.plan;
-    this.selector = host.selectorFrom(start.selector);
+    this.untrustedKey = !host.trustsSelectorState && start.selector !== undefined && start.selector !== null ? start.cursor?.keyMarker : undefined;
+    this.selector = host.selectorFrom(this.untrustedKey !== undefined ? undefined : start.selector);
     this.ledger = new StreamLedger(start);
     stream.ledger = this.ledger;
     this.rate = host.rateFor(range);
@@ -87,6 +92,7 @@ export class StreamRunner {
         return;
       }
       const entries = [...page.entries];
+      if (this.untrustedKey !== undefined) await this.rebuildKeyState(this.untrustedKey, entries[0]);
       if (held) entries.unshift(held);
       held = page.next ? (entries.pop() ?? null) : null;
       if (page.next) cursor = page.next;
@@ -97,6 +103,31 @@ export class StreamRunner {
         this.stream.listedToEnd = true;
         return;
       }
+    }
+  }
+
+  /**
+   * Feeds the selector what it saw of `key` before the resume position, read
+   * again from S3 instead of a snapshot: every entry of the key that lists
+   * before `next` (the first entry after the position), or all of them when
+   * the key ended there. The choices it makes are dropped: they were made and
+   * settled before the position (deleted entries no longer list, which can
+   * only make the rules keep more).
+   */
+  private async rebuildKeyState(key: string, next: VersionEntry | undefined): Promise<void> {
+    this.untrustedKey = undefined;
+    const range = { prefix: key, through: key };
+    let cursor = {};
+    for (;;) {
+      const page = await this.host.listPage(range, cursor);
+      if (page === null || page === 'stopped') return;
+      for (const entry of page.entries) {
+        if (entry.key !== key) continue;
+        if (next && entry.key === next.key && entry.versionId === next.versionId) return;
+        this.selector.next(entry);
+      }
+      if (!page.next) return;
+      cursor = page.next;
     }
   }
 

@@ -306,6 +306,8 @@ class RetentionInvocation {
         deadline: this.timing.invocationDeadline,
         signal: stop.signal,
         resumeToken: state.resumeToken,
+        // The token came in a Lambda payload: its selector snapshots are not trusted (see PurgeOptions).
+        trustSelectorState: false,
         onProgress,
         onSelected: (entry) => {
           this.tally.add(entry);

@@ -387,6 +387,62 @@ describe('Forged retention invocations run the configured policy at most', () =>
     expect(ids(await listAll(s3c, bucket))).toEqual(all);
   });
 
+  test('a forged continuation whose resume token claims a current version is an expired delete marker deletes only what the policy selects', async () => {
+    // GIVEN key k with three versions (v2 current) and key l with two, under a purger that keeps 1 noncurrent version
+    const bucket = await createBucket(s3c, uniqueBucketName('forge-token'));
+    const h = new History(s3c, bucket);
+    await h.fill(['k', 'l'], 3);
+    await h.removeVersion('l', 0);
+    const request = synth.payload('keepOne', bucket);
+    // AND a continuation resuming right after k's current version, with a selector snapshot that holds that
+    // version as an expired delete marker and claims 5 newer noncurrent versions were already counted
+    const forgedSnapshot = {
+      v: 1,
+      key: {
+        key: 'k',
+        previousLastModifiedMs: null,
+        noncurrentVersionsSeen: 5,
+        heldCurrentDeleteMarker: { versionId: h.id('k', 2), lastModifiedMs: Date.now(), size: 1 },
+        everyOtherEntryDeleted: true,
+      },
+    };
+    const token = {
+      v: 2,
+      bucket,
+      mode: 'retain',
+      dryRun: false,
+      prefixes: '',
+      policy: { noncurrentVersionsOlderThanMs: null, keepNoncurrentVersions: 1, expiredDeleteMarkers: false, exclude: '' },
+      pass: 1,
+      elapsedMs: 0,
+      counts: { listed: 1, selected: 0, deleted: 0, deleteMarkersDeleted: 0, bytesDeleted: 0, failed: 0 },
+      passStart: { listed: 0, deleted: 0 },
+      errors: [],
+      streams: [{ s: 0, k: 'k', i: h.id('k', 2), q: forgedSnapshot }],
+    };
+    const continuation = {
+      kind: 'retention-continuation',
+      v: 2,
+      purger: request.purger,
+      dryRun: false,
+      state: {
+        runId: 'forged-token',
+        startedAt: Date.now(),
+        asOf: Date.now(),
+        invocation: 2,
+        resumeToken: token,
+        tally: { byPrefix: {}, total: { versions: 0, deleteMarkers: 0, bytes: 0 }, sample: [] },
+        report: null,
+      },
+    };
+
+    // WHEN
+    await handler(continuation, fakeContext(60_000));
+
+    // THEN k keeps its current version and its newest noncurrent one: the state was read again from S3
+    expect(ids(await listAll(s3c, bucket))).toEqual([h.id('k', 2), h.id('k', 1), h.id('l', 1), h.id('l', 2)].sort());
+  });
+
   test('a request for a resource that is not a purger, or for no resource, is refused', async () => {
     const { bucket, all } = await givenHistory('forge-name');
     synth.payload('keepOne', bucket);
