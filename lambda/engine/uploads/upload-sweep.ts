@@ -95,7 +95,8 @@ function nextMarkers(output: ListMultipartUploadsCommandOutput): { keyMarker: st
  * marker never names an upload being aborted.
  *
  * @throws the listing's error when it is final (AccessDenied, …): the run
- *   cannot know what it leaves behind.
+ *   cannot know what it leaves behind. A store that answers NotImplemented
+ *   has no uploads: the sweep is done.
  */
 export async function sweepUploads(o: UploadSweepOptions): Promise<SweepEnd> {
   let markers: { keyMarker: string; uploadIdMarker?: string } | undefined;
@@ -114,6 +115,8 @@ export async function sweepUploads(o: UploadSweepOptions): Promise<SweepEnd> {
       );
     } catch (err) {
       if (isNoSuchBucket(err)) return { kind: 'missing' };
+      // A store without multipart uploads (501) has none to leave behind.
+      if (errorCode(err) === 'NotImplemented') return { kind: 'done' };
       if (faultKind(err) === 'final') throw err;
       return { kind: 'fault', fault: { operation: 'ListMultipartUploads', code: errorCode(err), message: errorMessage(err) } };
     }
