@@ -364,13 +364,9 @@ function retentionInput(
         'retention never means delete everything (to empty a bucket, use the version-purger CLI).',
     );
   }
-  if (keep !== undefined && !Token.isUnresolved(keep) && (!Number.isSafeInteger(keep) || keep < 0)) {
-    fail(`retention.keepNoncurrentVersions must be a whole number >= 0, got ${keep}.`);
-  }
   const maxDeletions = maxDeletionsPerRun ?? DEFAULT_MAX_DELETIONS_PER_RUN;
-  if (!Token.isUnresolved(maxDeletions) && (!Number.isSafeInteger(maxDeletions) || maxDeletions < 1)) {
-    fail(`retention.maxDeletionsPerRun must be a whole number >= 1, got ${maxDeletions}.`);
-  }
+  checkWholeNumber('keepNoncurrentVersions', keep, 0, fail);
+  checkWholeNumber('maxDeletionsPerRun', maxDeletions, 1, fail);
   const strings = [...(prefixes ?? []), ...(exclude ?? [])];
   if (!strings.some((s) => Token.isUnresolved(s))) {
     try {
@@ -405,6 +401,13 @@ function retentionInput(
     dryRun: options.dryRun ?? false,
     ...(report ? { report: { bucketName: report.bucket.bucketName, prefix: report.prefix } } : {}),
   };
+}
+
+/** Fails unless `value` (when given and resolved) is a whole number of at least `min`. */
+function checkWholeNumber(prop: string, value: number | undefined, min: number, fail: (message: string) => never): void {
+  if (value !== undefined && !Token.isUnresolved(value) && (!Number.isSafeInteger(value) || value < min)) {
+    fail(`retention.${prop} must be a whole number >= ${min}, got ${value}.`);
+  }
 }
 
 /** A retention duration (`prop`) in milliseconds (a token only as `Duration.millis(token)`). */
