@@ -20,6 +20,7 @@ import { createS3Client } from './engine/s3/s3-client';
 import { type ContinuationPayload, createSelfInvoker, type InvokeSelf, isContinuation } from './runtime/self-invoke';
 import { onContinuation, onCreate, onDelete, onUpdate, type TeardownOutcome, type TeardownTiming } from './teardown/custom-resource';
 import type { TeardownDeps } from './teardown/deps';
+import { type PublishTeardownMetrics, publishTeardownMetrics, type TeardownMetrics } from './teardown/metrics';
 
 /** The part of Lambda's context object the handler uses. */
 export interface LambdaContext {
@@ -47,6 +48,11 @@ export interface HandlerDeps {
    * @default - CloudWatch EMF through Powertools Metrics
    */
   readonly publishRetentionMetrics?: PublishRetentionMetrics;
+  /**
+   * Emits a teardown's metrics, once, with the answer to CloudFormation.
+   * @default - CloudWatch EMF through Powertools Metrics
+   */
+  readonly publishTeardownMetrics?: PublishTeardownMetrics;
 }
 
 /**
@@ -228,11 +234,14 @@ async function handleContinuation(payload: ContinuationPayload, context: LambdaC
 /** Carries out an outcome: answer CloudFormation, or hand over to a new invocation. */
 async function follow(event: CfnEvent, outcome: TeardownOutcome, id: string, deps: HandlerDeps): Promise<void> {
   let response: CfnAnswer;
+  let metrics: TeardownMetrics | undefined;
   if (outcome.kind === 'answer') {
     response = outcome.answer;
+    metrics = outcome.metrics;
   } else if (event.RequestType !== 'Delete') {
     response = outcome.fallback;
   } else {
+    metrics = outcome.fallbackMetrics;
     try {
       await deps.invokeSelf({ kind: 'teardown-continuation', v: 1, event, state: outcome.state });
       deps.logger.info('Handed over to a new invocation', { invocation: outcome.state.invocation });
@@ -244,8 +253,18 @@ async function follow(event: CfnEvent, outcome: TeardownOutcome, id: string, dep
       response = { ...outcome.fallback, Reason: `${outcome.fallback.Reason ?? ''} (Self-invocation failed: ${why})` };
     }
   }
+  if (metrics) emitTeardownMetrics(metrics, deps);
   await answer(event, response, deps);
   remember(id);
+}
+
+/** Emits a teardown's metrics; a failure to emit is logged and never keeps CloudFormation from its answer. */
+function emitTeardownMetrics(metrics: TeardownMetrics, deps: HandlerDeps): void {
+  try {
+    (deps.publishTeardownMetrics ?? publishTeardownMetrics)(metrics);
+  } catch (err) {
+    deps.logger.error('Could not emit the teardown metrics', { error: String(err) });
+  }
 }
 
 /** Answers CloudFormation; logs, never throws, when every attempt failed. */

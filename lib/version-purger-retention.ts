@@ -97,6 +97,19 @@ export interface RetentionOptions {
   readonly expiredDeleteMarkers?: boolean;
 
   /**
+   * Aborts incomplete multipart uploads initiated at least this long before
+   * the run (its `asOf`), under `prefixes` and not matched by `exclude`, like
+   * versions. Their parts are stored and billed until aborted, yet no
+   * listing of objects or versions shows them. Unlike S3 Lifecycle's
+   * `AbortIncompleteMultipartUpload` (whole days), any duration, to the
+   * millisecond. A dry run lists them and aborts nothing. Only with this
+   * option does the function get `s3:ListBucketMultipartUploads` and
+   * `s3:AbortMultipartUpload` for retention.
+   * @default - incomplete uploads are left alone
+   */
+  readonly abortIncompleteUploadsAfter?: Duration;
+
+  /**
    * Only keys starting with one of these prefixes are touched (and listed).
    * @default - every key
    */
@@ -179,6 +192,7 @@ export class PurgerRetention extends Construct {
     this.input = { kind: RETENTION_EVENT_KIND, v: 2, purger: props.purgerResource.logicalId };
 
     this.iamPolicy = this.grantRetention(provider, bucket, options, report);
+    if (options.abortIncompleteUploadsAfter !== undefined) this.grantUploadAborts(bucket, options);
     const failure = provider.enableRetention();
 
     this.rule = new events.Rule(this, 'Schedule', {
@@ -230,6 +244,19 @@ export class PurgerRetention extends Construct {
   }
 
   /**
+   * With `abortIncompleteUploadsAfter`: lists the bucket's incomplete
+   * multipart uploads and aborts them (under the policy's prefixes only,
+   * when it has some). Added to the retention policy, so that the schedule
+   * waits for it too.
+   */
+  private grantUploadAborts(bucket: s3.IBucket, options: RetentionOptions): void {
+    this.iamPolicy.addStatements(
+      new iam.PolicyStatement({ actions: ['s3:ListBucketMultipartUploads'], resources: [bucket.bucketArn] }),
+      new iam.PolicyStatement({ actions: ['s3:AbortMultipartUpload'], resources: objectResourcesOf(bucket, options.prefixes) }),
+    );
+  }
+
+  /**
    * Attaches to the shared role a policy for retention on this bucket: list,
    * read versioning and Object Lock settings, delete versions (under the
    * policy's prefixes only, when it has some), read lock details to explain
@@ -243,9 +270,7 @@ export class PurgerRetention extends Construct {
     options: RetentionOptions,
     report: ResolvedReportTarget | undefined,
   ): iam.Policy {
-    const prefixes = options.prefixes;
-    const scoped = prefixes !== undefined && prefixes.length > 0 && prefixes.every((p) => !Token.isUnresolved(p)) && !prefixes.includes('');
-    const objectResources = scoped ? [...new Set(prefixes)].sort().map((p) => bucket.arnForObjects(`${p}*`)) : [bucket.arnForObjects('*')];
+    const objectResources = objectResourcesOf(bucket, options.prefixes);
     const statements = [
       new iam.PolicyStatement({
         actions: ['s3:GetBucketObjectLockConfiguration', 's3:GetBucketVersioning', 's3:ListBucket', 's3:ListBucketVersions'],
@@ -276,6 +301,12 @@ export class PurgerRetention extends Construct {
     }
     return policy;
   }
+}
+
+/** The object ARNs retention may act on: under the policy's prefixes when it has resolved ones, else the whole bucket. */
+function objectResourcesOf(bucket: s3.IBucket, prefixes: readonly string[] | undefined): string[] {
+  const scoped = prefixes !== undefined && prefixes.length > 0 && prefixes.every((p) => !Token.isUnresolved(p)) && !prefixes.includes('');
+  return scoped ? [...new Set(prefixes)].sort().map((p) => bucket.arnForObjects(`${p}*`)) : [bucket.arnForObjects('*')];
 }
 
 /** The report target, resolved, when the run writes one. */
@@ -324,20 +355,18 @@ function retentionInput(
   if (!options.schedule) fail('retention.schedule is required: say when the cleanup runs, e.g. events.Schedule.rate(Duration.hours(6)).');
 
   const { keepNoncurrentVersions: keep, expiredDeleteMarkers, maxDeletionsPerRun, prefixes, exclude } = options;
-  const olderThanMs = olderThanMillis(scope, options.noncurrentVersionsOlderThan);
-  if (olderThanMs === undefined && keep === undefined && expiredDeleteMarkers !== true) {
+  const olderThanMs = olderThanMillis(scope, options.noncurrentVersionsOlderThan, 'noncurrentVersionsOlderThan');
+  const uploadsAfterMs = olderThanMillis(scope, options.abortIncompleteUploadsAfter, 'abortIncompleteUploadsAfter');
+  if (olderThanMs === undefined && keep === undefined && expiredDeleteMarkers !== true && uploadsAfterMs === undefined) {
     fail(
-      'retention needs at least one rule: noncurrentVersionsOlderThan, keepNoncurrentVersions or expiredDeleteMarkers: true. ' +
+      'retention needs at least one rule: noncurrentVersionsOlderThan, keepNoncurrentVersions, expiredDeleteMarkers: true ' +
+        'or abortIncompleteUploadsAfter. ' +
         'retention never means delete everything (to empty a bucket, use the version-purger CLI).',
     );
   }
-  if (keep !== undefined && !Token.isUnresolved(keep) && (!Number.isSafeInteger(keep) || keep < 0)) {
-    fail(`retention.keepNoncurrentVersions must be a whole number >= 0, got ${keep}.`);
-  }
   const maxDeletions = maxDeletionsPerRun ?? DEFAULT_MAX_DELETIONS_PER_RUN;
-  if (!Token.isUnresolved(maxDeletions) && (!Number.isSafeInteger(maxDeletions) || maxDeletions < 1)) {
-    fail(`retention.maxDeletionsPerRun must be a whole number >= 1, got ${maxDeletions}.`);
-  }
+  checkWholeNumber('keepNoncurrentVersions', keep, 0, fail);
+  checkWholeNumber('maxDeletionsPerRun', maxDeletions, 1, fail);
   const strings = [...(prefixes ?? []), ...(exclude ?? [])];
   if (!strings.some((s) => Token.isUnresolved(s))) {
     try {
@@ -351,6 +380,7 @@ function retentionInput(
     ...(olderThanMs !== undefined ? { noncurrentVersionsOlderThanMs: olderThanMs } : {}),
     ...(keep !== undefined ? { keepNoncurrentVersions: keep } : {}),
     expiredDeleteMarkers: expiredDeleteMarkers ?? false,
+    ...(uploadsAfterMs !== undefined ? { abortIncompleteUploadsOlderThanMs: uploadsAfterMs } : {}),
     ...(prefixes !== undefined ? { prefixes: [...prefixes] } : {}),
     ...(exclude !== undefined ? { exclude: [...exclude] } : {}),
   };
@@ -373,8 +403,15 @@ function retentionInput(
   };
 }
 
-/** `noncurrentVersionsOlderThan` in milliseconds (a token only as `Duration.millis(token)`). */
-function olderThanMillis(scope: IConstruct, duration: Duration | undefined): number | undefined {
+/** Fails unless `value` (when given and resolved) is a whole number of at least `min`. */
+function checkWholeNumber(prop: string, value: number | undefined, min: number, fail: (message: string) => never): void {
+  if (value !== undefined && !Token.isUnresolved(value) && (!Number.isSafeInteger(value) || value < min)) {
+    fail(`retention.${prop} must be a whole number >= ${min}, got ${value}.`);
+  }
+}
+
+/** A retention duration (`prop`) in milliseconds (a token only as `Duration.millis(token)`). */
+function olderThanMillis(scope: IConstruct, duration: Duration | undefined, prop: string): number | undefined {
   if (duration === undefined) return undefined;
   if (duration.isUnresolved()) {
     try {
@@ -382,7 +419,7 @@ function olderThanMillis(scope: IConstruct, duration: Duration | undefined): num
     } catch {
       throw new VersionPurgerValidationError(
         scope,
-        'retention.noncurrentVersionsOlderThan comes from a token: give it as Duration.millis(token), the unit the handler reads.',
+        `retention.${prop} comes from a token: give it as Duration.millis(token), the unit the handler reads.`,
       );
     }
   }
@@ -390,7 +427,7 @@ function olderThanMillis(scope: IConstruct, duration: Duration | undefined): num
   if (!Number.isSafeInteger(ms) || ms < 0) {
     throw new VersionPurgerValidationError(
       scope,
-      `retention.noncurrentVersionsOlderThan must be a whole number of milliseconds >= 0, got ${duration.toHumanString()}.`,
+      `retention.${prop} must be a whole number of milliseconds >= 0, got ${duration.toHumanString()}.`,
     );
   }
   return ms;

@@ -395,10 +395,13 @@ export class VersionPurger extends Construct {
       's3:GetBucketTagging',
       's3:GetBucketVersioning',
       's3:ListBucket',
+      // Teardown aborts every incomplete multipart upload: they are not objects, yet hold stored parts.
+      's3:ListBucketMultipartUploads',
       's3:ListBucketVersions',
       ...(options.fenceWrites ? ['s3:GetBucketPolicy', 's3:PutBucketPolicy'] : []),
     ];
     const objectActions = [
+      's3:AbortMultipartUpload',
       's3:DeleteObject',
       's3:DeleteObjectVersion',
       's3:GetObjectLegalHold',

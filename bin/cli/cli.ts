@@ -9,6 +9,7 @@ import { purgeBucket } from '../../lambda/engine/purge-engine';
 import type { PurgeOptions, PurgeProgress, PurgeResult } from '../../lambda/engine/purge-types';
 import { ResumeTokenError, type ResumeToken } from '../../lambda/engine/resume-token';
 import type { RetentionPolicy } from '../../lambda/engine/retention-policy';
+import { retentionUploadSelector } from '../../lambda/retention/upload-selector';
 import { retentionSelector } from '../../lambda/retention/selector';
 import { createS3Client } from '../../lambda/engine/s3/s3-client';
 import { isTransient } from '../../lambda/engine/s3/s3-errors';
@@ -47,6 +48,7 @@ interface RetainFlags extends CommonFlags {
   olderThan?: number;
   keepNoncurrent?: number;
   expiredDeleteMarkers?: boolean;
+  abortUploadsOlderThan?: number;
   exclude?: string[];
   asOf?: Date;
   maxDeletions?: number;
@@ -178,7 +180,7 @@ function resultOutcome(result: PurgeResult, flags: CommonFlags, args: readonly s
     // A typo in a retention schedule must not pass as "nothing to do".
     return failure(flags, 'NoSuchBucket', `bucket ${flags.bucket} does not exist`, EXIT.usage);
   }
-  const code = result.failed > 0 || result.resumeToken !== null || result.fault !== null ? EXIT.incomplete : EXIT.ok;
+  const code = result.failed > 0 || result.uploadsFailed > 0 || result.resumeToken !== null || result.fault !== null ? EXIT.incomplete : EXIT.ok;
   const stderr = result.fault
     ? `version-purger: gave up on a transient fault after retrying it: ${result.fault.operation}: ${result.fault.code}: ` +
       `${result.fault.message}\n  The report shows what was done so far; continue with its resume token (--resume-token).\n`
@@ -214,13 +216,19 @@ export function buildProgram(done: (outcome: Outcome) => void, args: readonly st
     .option('--older-than <duration>', 'delete noncurrent versions noncurrent for at least this long (45s, 90m, 12h, 30d)', durationOption)
     .option('--keep-noncurrent <n>', 'always keep the N newest noncurrent versions of each key (0 or more)', integerOption('--keep-noncurrent', 0))
     .option('--expired-delete-markers', 'delete current delete markers that have nothing left behind them')
+    .option(
+      '--abort-uploads-older-than <duration>',
+      'abort incomplete multipart uploads started at least this long before --as-of (0s, 90m, 12h, 7d)',
+      durationOption,
+    )
     .option('--exclude <pattern>', 'never touch keys under this prefix or matching this glob (repeatable)', collect)
     .addOption(new Option('--as-of <iso-8601>', 'evaluate ages as of this instant (preview a future date)').argParser(instantOption))
     .option('--max-deletions <n>', 'stop after this many deletions (1 or more)', integerOption('--max-deletions', 1))
     .action(async (flags: RetainFlags) => {
-      if (flags.olderThan === undefined && flags.keepNoncurrent === undefined && !flags.expiredDeleteMarkers) {
+      const noRule = flags.olderThan === undefined && flags.keepNoncurrent === undefined && flags.abortUploadsOlderThan === undefined;
+      if (noRule && !flags.expiredDeleteMarkers) {
         throw new UsageError(
-          'retain needs at least one rule: --older-than, --keep-noncurrent or --expired-delete-markers. ' +
+          'retain needs at least one rule: --older-than, --keep-noncurrent, --expired-delete-markers or --abort-uploads-older-than. ' +
             'Retention never means "delete everything"; use the purge command for that.',
         );
       }
@@ -228,17 +236,20 @@ export function buildProgram(done: (outcome: Outcome) => void, args: readonly st
         noncurrentVersionsOlderThanMs: flags.olderThan,
         keepNoncurrentVersions: flags.keepNoncurrent,
         expiredDeleteMarkers: flags.expiredDeleteMarkers,
+        abortIncompleteUploadsOlderThanMs: flags.abortUploadsOlderThan,
         prefixes: flags.prefix,
         exclude: flags.exclude,
       };
+      const asOf = flags.asOf ?? new Date();
       let selector;
       try {
-        selector = retentionSelector(policy, flags.asOf ?? new Date());
+        selector = retentionSelector(policy, asOf);
       } catch (err) {
         throw new UsageError((err as Error).message);
       }
+      const abortUploads = retentionUploadSelector(policy, asOf);
       const report = new PrefixReport();
-      done(await run(flags, { mode: 'retain', selector, policy, maxDeletions: flags.maxDeletions }, args, report));
+      done(await run(flags, { mode: 'retain', selector, abortUploads, policy, maxDeletions: flags.maxDeletions }, args, report));
     });
   return program;
 }

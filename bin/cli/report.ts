@@ -14,6 +14,10 @@ export function jsonReport(result: PurgeResult, report?: PrefixReport): Record<s
     bytesDeleted: result.bytesDeleted,
     failed: result.failed,
     errors: result.errors,
+    uploadsSelected: result.uploadsSelected,
+    uploadsAborted: result.uploadsAborted,
+    uploadsFailed: result.uploadsFailed,
+    uploadErrors: result.uploadErrors,
     durationMs: result.durationMs,
     resumeToken: result.resumeToken,
   };
@@ -53,12 +57,14 @@ export function humanReport(result: PurgeResult, report?: PrefixReport, resume?:
     lines.push(`${what} dry run of ${target} (${secs} s): nothing was deleted.`);
     lines.push(`  listed           ${result.listed}`);
     lines.push(`  would delete     ${result.selected}`);
+    lines.push(`  would abort      ${result.uploadsSelected} incomplete upload${result.uploadsSelected === 1 ? '' : 's'}`);
   } else {
     lines.push(`${what} of ${target} (${secs} s, ${result.passes} pass${result.passes === 1 ? '' : 'es'}):`);
     lines.push(`  listed           ${result.listed}`);
     lines.push(`  deleted versions ${result.deleted} (${bytes(result.bytesDeleted)})`);
     lines.push(`  deleted markers  ${result.deleteMarkersDeleted}`);
-    lines.push(`  failed           ${result.failed}`);
+    lines.push(`  aborted uploads  ${result.uploadsAborted}`);
+    lines.push(`  failed           ${result.failed}${result.uploadsFailed > 0 ? ` (and ${result.uploadsFailed} uploads not aborted)` : ''}`);
     if (result.throttled > 0) lines.push(`  throttled (503)  ${result.throttled}`);
   }
   if (report && Object.keys(report.byPrefix).length > 0) {
@@ -73,6 +79,7 @@ export function humanReport(result: PurgeResult, report?: PrefixReport, resume?:
   }
   if (result.capReached) lines.push(`  stopped at the --max-deletions cap; the next run continues.`);
   for (const e of result.errors.slice(0, 10)) lines.push(`  ! ${e.key} (${e.versionId}): ${e.code}: ${e.message}`);
+  for (const e of result.uploadErrors.slice(0, 10)) lines.push(`  ! ${e.key} (upload ${e.uploadId}): ${e.code}: ${e.message}`);
   if (result.failed > result.errors.slice(0, 10).length) lines.push(`  … ${result.failed - Math.min(10, result.errors.length)} more failures (use --json for the first 100)`);
   if (resume) {
     lines.push(`  stopped before the end; the resume token is in ${resume.file}`);

@@ -31,6 +31,8 @@ import { failureId, type Checkpoint, type Redo } from './stream-ledger';
 import { type StreamHost, type StreamPlan, type StreamRun, StreamRunner } from './stream-runner';
 import type { DeleteFailure, SelectorFactory, TransientFault, VersionEntry } from './types';
 import { listVersionPage, type KeyRange, type ListCursor, type VersionPage } from './listing/version-listing';
+import { sweepUploads } from './uploads/upload-sweep';
+import { UploadTally } from './uploads/upload-tally';
 
 const FRESH: Checkpoint = { cursor: null, selector: undefined, taintedKey: null };
 
@@ -112,6 +114,7 @@ class PurgeRun {
   private readonly identity: RunIdentity;
   private readonly resumed: StreamPlan[] | null;
   private readonly counts: PurgeCounts;
+  private readonly uploads: UploadTally;
   private errors: DeleteFailure[];
   /** How many of `errors` already carry their Object Lock explanation (those from a resume token do). */
   private explained: number;
@@ -144,6 +147,7 @@ class PurgeRun {
     for (const plan of this.resumed ?? []) this.checkSelectorState(plan.start.selector);
     this.elapsedBefore = t?.elapsedMs ?? 0;
     this.counts = t ? { ...t.counts } : noCounts();
+    this.uploads = new UploadTally(t);
     this.errors = t ? [...t.errors] : [];
     this.explained = this.errors.length;
     this.pass = t?.pass ?? 1;
@@ -186,6 +190,9 @@ class PurgeRun {
     try {
       for (;;) {
         plans ??= await this.planPass();
+        const swept = await this.sweepUploads();
+        if (swept === 'missing') return this.result(null, true);
+        if (swept === 'stopped') return await this.finish(facts.objectLockEnabled, bypass, { left: plans, redo: [] });
         const outcome = await this.runPass(plans, bypass);
         if (outcome.left.length > 0 || this.capReached) {
           // At the cap the run is complete, unless a fault left selected entries unsent: resuming sends them.
@@ -200,6 +207,7 @@ class PurgeRun {
         this.counts.failed = 0;
         this.errors = [];
         this.explained = 0;
+        this.uploads.newPass();
       }
       return await this.finish(facts.objectLockEnabled, bypass, null);
     } catch (err) {
@@ -238,6 +246,36 @@ class PurgeRun {
       for (const range of rangesFromBoundaries(prefix, boundaries)) plans.push({ scope, range, start: FRESH });
     }
     return plans;
+  }
+
+  /**
+   * The pass's sweep of incomplete multipart uploads (uploads/upload-sweep.ts),
+   * each prefix in turn, once per pass and before its versions: a purge's
+   * confirming pass so finds uploads started while the purge ran. 'stopped':
+   * the run stopped or gave up on a fault; the token says the sweep is owed.
+   */
+  private async sweepUploads(): Promise<'done' | 'stopped' | 'missing'> {
+    const select = this.o.abortUploads ?? (this.mode === 'purge' ? () => true : undefined);
+    if (!this.uploads.sweepPending) return 'done';
+    this.uploads.sweepStarted();
+    for (const prefix of select ? this.scopes : []) {
+      const end = await sweepUploads({
+        client: this.client,
+        bucket: this.o.bucket,
+        prefix,
+        select: select!,
+        dryRun: this.dryRun,
+        stopped: () => this.listingStopped(),
+        onSelected: () => this.uploads.selected(),
+        onAborted: () => this.uploads.aborted(),
+        onFailed: (f) => this.uploads.failed(f),
+      });
+      if (end.kind === 'fault') this.fault ??= end.fault;
+      if (end.kind === 'missing') return 'missing';
+      if (end.kind !== 'done') return 'stopped';
+    }
+    this.uploads.sweepFinished();
+    return 'done';
   }
 
   private rateFor(range: KeyRange): RateController {
@@ -407,6 +445,7 @@ class PurgeRun {
       passStart: { ...this.passStart },
       errors: this.errors.filter((e) => !again.has(failureId(e.key, e.versionId))),
       streams: left.map((plan) => streamToken(plan, plan.start)),
+      ...this.uploads.tokenFields(),
     });
   }
 
@@ -417,6 +456,7 @@ class PurgeRun {
   private result(resumeToken: ResumeToken | null, bucketMissing: boolean): PurgeResult {
     return {
       ...this.counts,
+      ...this.uploads.resultFields(),
       bucket: this.o.bucket,
       mode: this.mode,
       dryRun: this.dryRun,

@@ -1,9 +1,11 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { PurgeCounts, ResumeToken } from './resume-token';
+import type { PurgeCounts, ResumeToken, UploadCounts } from './resume-token';
 import type { RetentionPolicy } from './retention-policy';
 import type { DeleteFailure, SelectorFactory, TransientFault } from './types';
+import type { AbortFailure, UploadPredicate } from './uploads/upload-sweep';
 
-export type { PurgeCounts, ResumeToken } from './resume-token';
+export type { PurgeCounts, ResumeToken, UploadCounts } from './resume-token';
+export type { AbortFailure, UploadEntry, UploadPredicate } from './uploads/upload-sweep';
 
 /** What a run is for: teardown of every version, or retention cleanup. */
 export type PurgeMode = 'purge' | 'retain';
@@ -54,6 +56,14 @@ export interface PurgeOptions {
    * @default - none (purge)
    */
   readonly policy?: RetentionPolicy;
+  /**
+   * Which incomplete multipart uploads under the run's prefixes to abort
+   * (ListMultipartUploads, then AbortMultipartUpload). Each pass starts
+   * with this sweep, so that a purge's confirming pass also finds uploads
+   * started while it ran. A dry run lists and chooses, and aborts nothing.
+   * @default - purge mode: every upload; retain mode: none (uploads are not listed)
+   */
+  readonly abortUploads?: UploadPredicate;
   /** List and select, delete nothing. @default false */
   readonly dryRun?: boolean;
   /** Bypass GOVERNANCE retention (sent only to Object Lock buckets). @default false */
@@ -91,12 +101,14 @@ export interface PurgeProgress extends PurgeCounts {
 }
 
 /** What a run did. */
-export interface PurgeResult extends PurgeCounts {
+export interface PurgeResult extends PurgeCounts, UploadCounts {
   readonly bucket: string;
   readonly mode: PurgeMode;
   readonly dryRun: boolean;
   /** The first 100 failures. */
   readonly errors: DeleteFailure[];
+  /** The first 100 uploads that could not be aborted (`uploadsFailed` counts them all). */
+  readonly uploadErrors: AbortFailure[];
   /** Time spent by the whole run, over all its segments when it was resumed. */
   readonly durationMs: number;
   /** `null` when the run is complete. */

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { PurgeError } from './errors';
 import type { RetentionPolicy } from './retention-policy';
 import type { DeleteFailure } from './types';
+import type { AbortFailure } from './uploads/upload-sweep';
 
 /** Version of the token format. Version 1 carried entries not yet deleted and is refused. */
 export const RESUME_TOKEN_VERSION = 2;
@@ -45,6 +46,7 @@ export interface PolicyIdentity {
   readonly keepNoncurrentVersions: number | null;
   readonly expiredDeleteMarkers: boolean;
   readonly exclude: string;
+  readonly abortIncompleteUploadsOlderThanMs: number | null;
 }
 
 /** What a token must match to be used: the run that wrote it. */
@@ -68,6 +70,15 @@ export interface PurgeCounts {
   failed: number;
 }
 
+/** What a run did to incomplete multipart uploads (engine/uploads/upload-sweep.ts). */
+export interface UploadCounts {
+  /** Uploads chosen to be aborted (in a dry run: that would be aborted). */
+  uploadsSelected: number;
+  uploadsAborted: number;
+  /** Uploads that could not be aborted, in the last pass. */
+  uploadsFailed: number;
+}
+
 /**
  * Opaque to callers: pass it back as `resumeToken` to continue the run.
  * JSON-serialisable, at most {@link MAX_RESUME_TOKEN_BYTES} bytes.
@@ -87,6 +98,12 @@ export interface ResumeToken extends RunIdentity {
   /** The first failures, as many as fit (`counts.failed` counts them all). */
   readonly errors: DeleteFailure[];
   readonly streams: StreamToken[];
+  /** Upload totals so far; absent in tokens written before uploads were swept (zeros). */
+  readonly uploads?: UploadCounts;
+  /** The first uploads that could not be aborted, as many as fit. */
+  readonly uploadErrors?: AbortFailure[];
+  /** True when the current pass's upload sweep has not finished: the resumed run sweeps first. */
+  readonly sweepPending?: boolean;
 }
 
 /**
@@ -131,6 +148,7 @@ export function runIdentity(run: {
           keepNoncurrentVersions: p.keepNoncurrentVersions ?? null,
           expiredDeleteMarkers: p.expiredDeleteMarkers === true,
           exclude: listDigest(p.exclude),
+          abortIncompleteUploadsOlderThanMs: p.abortIncompleteUploadsOlderThanMs ?? null,
         }
       : null,
   };
@@ -173,7 +191,8 @@ export function checkResumeToken(value: unknown, expected: RunIdentity, scopes: 
   else {
     if (!isObject(value.policy)) compareField('policy', value.policy ?? null, 'a retention policy');
     const policy = value.policy as Record<string, unknown>;
-    for (const [name, want] of Object.entries(expected.policy)) compareField(`policy.${name}`, policy[name], want);
+    // A rule a token predates was not set when it was written.
+    for (const [name, want] of Object.entries(expected.policy)) compareField(`policy.${name}`, policy[name] === undefined ? null : policy[name], want);
   }
   if (!isCount(value.pass) || (value.pass as number) < 1) malformed('"pass" is not a positive whole number');
   if (typeof value.elapsedMs !== 'number' || !Number.isFinite(value.elapsedMs) || value.elapsedMs < 0) malformed('"elapsedMs" is not a duration');
@@ -187,7 +206,21 @@ export function checkResumeToken(value: unknown, expected: RunIdentity, scopes: 
   }
   if (!Array.isArray(value.streams)) malformed('"streams" is not a list');
   for (const s of value.streams) checkStream(s, scopes);
+  checkUploadFields(value);
   return value as unknown as ResumeToken;
+}
+
+/** The optional upload fields: totals, failures, and the pending-sweep flag. */
+function checkUploadFields(value: Record<string, unknown>): void {
+  const uploads = value.uploads;
+  if (uploads !== undefined && (!isObject(uploads) || !['uploadsSelected', 'uploadsAborted', 'uploadsFailed'].every((c) => isCount(uploads[c])))) {
+    malformed('"uploads" are not whole numbers');
+  }
+  const errors = value.uploadErrors;
+  if (errors !== undefined && (!Array.isArray(errors) || !errors.every((e) => isObject(e) && typeof e.key === 'string' && typeof e.uploadId === 'string'))) {
+    malformed('"uploadErrors" is malformed');
+  }
+  if (value.sweepPending !== undefined && typeof value.sweepPending !== 'boolean') malformed('"sweepPending" is not a boolean');
 }
 
 function compareField(field: string, found: unknown, wanted: unknown): void {
@@ -249,7 +282,7 @@ function compact(streams: StreamToken[]): StreamToken[] | null {
  * they must be (see `compact`), then as many failures as fit, messages cut.
  */
 export function boundResumeToken(token: ResumeToken): ResumeToken {
-  let bounded: ResumeToken = { ...token, errors: [] };
+  let bounded: ResumeToken = { ...token, errors: [], ...(token.uploadErrors !== undefined && { uploadErrors: [] }) };
   while (size(bounded) > MAX_RESUME_TOKEN_BYTES) {
     const smaller = compact(bounded.streams);
     if (!smaller) throw new Error(`a resume token cannot be made smaller than ${size(bounded)} bytes`);
@@ -264,5 +297,20 @@ export function boundResumeToken(token: ResumeToken): ResumeToken {
     errors.push(fitted);
     used += cost;
   }
-  return { ...bounded, errors };
+  const uploadErrors = fitFailures(token.uploadErrors ?? [], used);
+  return { ...bounded, errors, ...(token.uploadErrors !== undefined && { uploadErrors: uploadErrors.fitted }) };
+}
+
+/** As many upload failures as fit in the bytes a token has left, messages cut. */
+function fitFailures(failures: readonly AbortFailure[], used: number): { fitted: AbortFailure[] } {
+  const fitted: AbortFailure[] = [];
+  let total = used;
+  for (const f of failures) {
+    const cut: AbortFailure = { ...f, message: f.message.length > MAX_TOKEN_MESSAGE_CHARS ? `${f.message.slice(0, MAX_TOKEN_MESSAGE_CHARS - 1)}…` : f.message };
+    const cost = Buffer.byteLength(JSON.stringify(cut), 'utf8') + 1;
+    if (total + cost > MAX_RESUME_TOKEN_BYTES) break;
+    fitted.push(cut);
+    total += cost;
+  }
+  return { fitted };
 }

@@ -7,9 +7,9 @@ import { createKeyFilter } from './key-filter';
  *
  * The current entry of a key is never deleted, except a current delete
  * marker under {@link RetentionPolicy.expiredDeleteMarkers}. At least one of
- * `noncurrentVersionsOlderThanMs`, `keepNoncurrentVersions` or
- * `expiredDeleteMarkers: true` is required: retention never means "delete
- * everything".
+ * `noncurrentVersionsOlderThanMs`, `keepNoncurrentVersions`,
+ * `expiredDeleteMarkers: true` or `abortIncompleteUploadsOlderThanMs` is
+ * required: retention never means "delete everything".
  */
 export interface RetentionPolicy {
   /**
@@ -37,6 +37,15 @@ export interface RetentionPolicy {
    */
   readonly expiredDeleteMarkers?: boolean;
   /**
+   * Aborts incomplete multipart uploads initiated at least this many
+   * milliseconds before the run's `asOf` (S3 Lifecycle's
+   * AbortIncompleteMultipartUpload, to the millisecond instead of whole
+   * days). Subject to `prefixes` and `exclude` like versions. Alone, it
+   * deletes no version and no delete marker.
+   * @default - uploads are left alone
+   */
+  readonly abortIncompleteUploadsOlderThanMs?: number;
+  /**
    * Only keys starting with one of these plain prefixes are touched.
    * @default - every key
    */
@@ -53,6 +62,7 @@ const POLICY_PROPERTIES: readonly string[] = [
   'noncurrentVersionsOlderThanMs',
   'keepNoncurrentVersions',
   'expiredDeleteMarkers',
+  'abortIncompleteUploadsOlderThanMs',
   'prefixes',
   'exclude',
 ];
@@ -90,9 +100,13 @@ export function validateRetentionPolicy(policy: unknown): asserts policy is Rete
   if (expiredDeleteMarkers !== undefined && typeof expiredDeleteMarkers !== 'boolean') {
     fail(`expiredDeleteMarkers must be a boolean, got ${String(expiredDeleteMarkers)}.`);
   }
-  if (olderThan === undefined && keep === undefined && expiredDeleteMarkers !== true) {
+  const uploadsAfter = fields.abortIncompleteUploadsOlderThanMs;
+  if (uploadsAfter !== undefined && (typeof uploadsAfter !== 'number' || !Number.isSafeInteger(uploadsAfter) || uploadsAfter < 0)) {
+    fail(`abortIncompleteUploadsOlderThanMs must be a whole number of milliseconds >= 0, got ${String(uploadsAfter)}.`);
+  }
+  if (olderThan === undefined && keep === undefined && expiredDeleteMarkers !== true && uploadsAfter === undefined) {
     fail(
-      'no rule given. Set noncurrentVersionsOlderThanMs, keepNoncurrentVersions or expiredDeleteMarkers: ' +
+      'no rule given. Set noncurrentVersionsOlderThanMs, keepNoncurrentVersions, expiredDeleteMarkers or abortIncompleteUploadsOlderThanMs: ' +
         'retention never means "delete everything".',
     );
   }

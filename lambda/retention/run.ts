@@ -1,6 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { RetentionEventError, RetentionRunError } from '../engine/errors';
-import type { PurgeCounts, PurgeOptions, PurgeProgress, PurgeResult } from '../engine/purge-types';
+import type { AbortFailure, PurgeCounts, PurgeOptions, PurgeProgress, PurgeResult, UploadCounts } from '../engine/purge-types';
 import {
   RETENTION_CONTINUATION_KIND,
   RETENTION_EVENT_KIND,
@@ -21,6 +21,7 @@ import {
   RetentionTally,
 } from './report';
 import { retentionSelector } from './selector';
+import { retentionUploadSelector } from './upload-selector';
 import { describeError } from '../engine/describe-error';
 import { describeFailure, fmt, plural } from '../engine/failure-text';
 import { errorMessage } from '../engine/s3/s3-errors';
@@ -69,7 +70,7 @@ export type RetentionOutcome =
   | { readonly kind: 'duplicate' };
 
 /** What a finished run did (also logged). */
-export interface RetentionSummary extends PurgeCounts {
+export interface RetentionSummary extends PurgeCounts, UploadCounts {
   readonly bucket: string;
   readonly runId: string;
   readonly asOf: string;
@@ -83,6 +84,8 @@ export interface RetentionSummary extends PurgeCounts {
   readonly reportKey?: string;
   /** The first failures. */
   readonly errors: readonly DeleteFailure[];
+  /** The first uploads that could not be aborted. */
+  readonly uploadErrors: readonly AbortFailure[];
 }
 
 /**
@@ -299,6 +302,7 @@ class RetentionInvocation {
         bucket: event.bucketName,
         mode: 'retain',
         selector: retentionSelector(event.policy, new Date(state.asOf)),
+        abortUploads: retentionUploadSelector(event.policy, new Date(state.asOf)),
         policy: event.policy,
         prefixes: event.policy.prefixes,
         maxDeletions: event.maxDeletionsPerRun,
@@ -380,6 +384,7 @@ class RetentionInvocation {
     const summary = this.summaryOf(result, reportKey);
     if (result.bucketMissing) return this.fail(result, [], false, 'the bucket does not exist.');
     if (result.failed > 0) return this.fail(result, result.errors, result.capReached, failedEntriesReason(result));
+    if (result.uploadsFailed > 0) return this.fail(result, result.errors, result.capReached, failedUploadsReason(result));
     remember(this.id);
     const message = this.event.dryRun ? 'Retention dry run finished; nothing was deleted' : 'Retention run finished';
     if (result.capReached) {
@@ -413,6 +418,7 @@ class RetentionInvocation {
       listed: result.listed,
       selected: result.selected,
       wouldDelete: selectedEntries.total,
+      wouldAbortUploads: result.uploadsSelected,
       byPrefix: selectedEntries.byPrefix,
       entries: { count: report.entriesWritten, truncated: result.selected > report.entriesWritten, files: report.files },
     };
@@ -443,11 +449,15 @@ class RetentionInvocation {
       deleteMarkersDeleted: result.deleteMarkersDeleted,
       bytesDeleted: result.bytesDeleted,
       failed: result.failed,
+      uploadsSelected: result.uploadsSelected,
+      uploadsAborted: result.uploadsAborted,
+      uploadsFailed: result.uploadsFailed,
       capReached: result.capReached,
       runDurationMs: this.now() - state.startedAt,
       selectedEntries: this.tally.snapshot(),
       ...(reportKey ? { reportKey: `s3://${this.target!.bucketName}/${reportKey}` } : {}),
       errors: result.errors.slice(0, MAX_FAILURES_LOGGED),
+      uploadErrors: result.uploadErrors.slice(0, MAX_FAILURES_LOGGED),
     };
   }
 
@@ -482,6 +492,16 @@ function failedEntriesReason(result: PurgeResult): string {
   return (
     `${plural(result.failed, 'entry', 'entries')} could not be deleted (${plural(result.deleted, 'version')} and ` +
     `${plural(result.deleteMarkersDeleted, 'delete marker')} deleted). First failures: ${shown.join('; ')}${more}.`
+  );
+}
+
+/** Why a run whose incomplete uploads could not all be aborted failed: counts and the first failures. */
+function failedUploadsReason(result: PurgeResult): string {
+  const shown = result.uploadErrors.slice(0, MAX_FAILURES_IN_MESSAGE).map((f) => `${JSON.stringify(f.key)} (upload ${f.uploadId}): ${f.code}`);
+  const more = result.uploadsFailed > shown.length ? `; and ${fmt(result.uploadsFailed - shown.length)} more` : '';
+  return (
+    `${plural(result.uploadsFailed, 'incomplete multipart upload')} could not be aborted (${plural(result.uploadsAborted, 'upload')} ` +
+    `aborted). First failures: ${shown.join('; ')}${more}.`
   );
 }
 

@@ -145,6 +145,7 @@ interface NoncurrentRules {
 
 function noncurrentRules(policy: RetentionPolicy, asOfMs: number): NoncurrentRules {
   const { noncurrentVersionsOlderThanMs: olderThanMs, keepNoncurrentVersions: keep } = policy;
+  const hasVersionRule = olderThanMs !== undefined || keep !== undefined || policy.expiredDeleteMarkers === true;
   // An unknown noncurrentSince (NaN) makes the comparison false: never old enough.
   const isOldEnough = (noncurrentSinceMs: number): boolean =>
     olderThanMs === undefined || asOfMs - noncurrentSinceMs >= olderThanMs;
@@ -156,9 +157,9 @@ function noncurrentRules(policy: RetentionPolicy, asOfMs: number): NoncurrentRul
       return isOldEnough(noncurrentSinceMs) && (keep === undefined || rank > keep);
     },
     // Noncurrent delete markers carry no data. Without an age rule they go
-    // whenever any rule is active, including when expiredDeleteMarkers is the
-    // only one (validation guarantees at least one rule).
-    deleteMarkerExpires: isOldEnough,
+    // whenever a version rule is active, including when expiredDeleteMarkers
+    // is the only one. A policy whose only rule is about uploads deletes no entry.
+    deleteMarkerExpires: (noncurrentSinceMs) => hasVersionRule && isOldEnough(noncurrentSinceMs),
   };
 }
 

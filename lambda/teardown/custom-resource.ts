@@ -1,8 +1,9 @@
 import { type BucketOwnership, checkOwnership } from './bucket-ownership';
 import type { CfnAnswer, CfnCreateEvent, CfnDeleteEvent, CfnUpdateEvent } from './cfn-response';
 import { describeError } from '../engine/describe-error';
-import { CREATE_FAILED_PHYSICAL_ID, PURGE_TAG_KEY } from '../resource-contract';
+import { CREATE_FAILED_PHYSICAL_ID, PROPERTY, PURGE_TAG_KEY } from '../resource-contract';
 import { physicalIdFor } from './physical-id';
+import { NO_PROGRESS, progressOf, type TeardownMetrics, type TeardownProgress } from './metrics';
 import { errorMessage } from '../engine/s3/s3-errors';
 import type { TeardownDeps } from './deps';
 import { checkStackDeletion, type StackDeletionCheck } from './stack-deletion-check';
@@ -170,14 +171,34 @@ async function refuseUnlessOwned(
   }
 }
 
+/**
+ * How a Delete answers before its purge slice runs. A FAILED answer (a check
+ * that could not be made, bad properties) is a failed teardown: it carries
+ * metrics: the totals of earlier invocations, if any. A refusal (SUCCESS,
+ * nothing deleted) carries none: no teardown was attempted.
+ */
+function answerBeforePurge(event: CfnDeleteEvent, startedAt: number, invocation: number, now: () => number, progress: TeardownProgress) {
+  return (Status: 'SUCCESS' | 'FAILED', Reason: string): TeardownOutcome => {
+    const answer: CfnAnswer = { Status, Reason, PhysicalResourceId: event.PhysicalResourceId };
+    if (Status === 'SUCCESS') return { kind: 'answer', answer };
+    const bucket = event.ResourceProperties?.[PROPERTY.bucketName];
+    const metrics: TeardownMetrics = {
+      ...progress,
+      bucket: typeof bucket === 'string' ? bucket : '(unknown)',
+      requestId: event.RequestId,
+      invocations: invocation,
+      durationMs: now() - startedAt,
+      failed: true,
+    };
+    return { kind: 'answer', answer, metrics };
+  };
+}
+
 /** Decides the answer after a Delete's checks; runs the first purge slice. */
 async function onDelete(event: CfnDeleteEvent, deps: TeardownDeps, timing: TeardownTiming): Promise<TeardownOutcome> {
   const now = deps.now ?? Date.now;
   const startedAt = now();
-  const answer = (Status: 'SUCCESS' | 'FAILED', Reason: string): TeardownOutcome => ({
-    kind: 'answer',
-    answer: { Status, Reason, PhysicalResourceId: event.PhysicalResourceId },
-  });
+  const answer = answerBeforePurge(event, startedAt, 1, now, NO_PROGRESS);
   if (event.PhysicalResourceId === CREATE_FAILED_PHYSICAL_ID) {
     return answer('SUCCESS', 'Create had failed; nothing to delete.');
   }
@@ -213,10 +234,7 @@ async function onContinuation(
   deps: TeardownDeps,
   timing: TeardownTiming,
 ): Promise<TeardownOutcome> {
-  const answer = (Status: 'SUCCESS' | 'FAILED', Reason: string): TeardownOutcome => ({
-    kind: 'answer',
-    answer: { Status, Reason, PhysicalResourceId: event.PhysicalResourceId },
-  });
+  const answer = answerBeforePurge(event, state.startedAt, state.invocation, deps.now ?? Date.now, progressOf(state.resumeToken));
   let settings: TeardownSettings;
   try {
     settings = readSettings(event.ResourceProperties);

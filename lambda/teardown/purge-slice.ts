@@ -6,6 +6,7 @@ import { estimateRemaining, isEmpty } from './remaining-versions';
 import type { TeardownDeps } from './deps';
 import {
   failedPurgeReason,
+  failedUploadsReason,
   invocationCapReason,
   outOfTimeReason,
   purgedFoundEmptyReason,
@@ -16,6 +17,7 @@ import {
   type Tally,
 } from './reasons';
 import type { TeardownSettings } from './settings';
+import { progressOf, type TeardownMetrics, type TeardownProgress } from './metrics';
 
 /** A continuation is not started when less than this is left of the budget (ms). */
 export const MIN_SLICE_MS = 1_000;
@@ -51,12 +53,19 @@ export interface TeardownTiming {
 
 /** The handler's next step: answer CloudFormation, or continue in a new invocation. */
 export type TeardownOutcome =
-  | { readonly kind: 'answer'; readonly answer: CfnAnswer }
+  | {
+      readonly kind: 'answer';
+      readonly answer: CfnAnswer;
+      /** The teardown's totals, to emit with the answer; absent when nothing was attempted (a refusal). */
+      readonly metrics?: TeardownMetrics;
+    }
   | {
       readonly kind: 'continue';
       readonly state: TeardownState;
       /** The answer to give instead when the continuation cannot be started. */
       readonly fallback: CfnAnswer;
+      /** The totals to emit with the fallback answer. */
+      readonly fallbackMetrics?: TeardownMetrics;
     };
 
 /**
@@ -85,6 +94,8 @@ class PurgeSlice {
   private readonly budgetDeadline: number;
   /** When this slice stops the engine: the budget's deadline or the invocation's, whichever comes first. */
   private readonly deadline: number;
+  /** What the teardown did so far: the token's totals, then the engine's. */
+  private progress: TeardownProgress;
 
   constructor(
     private readonly event: CfnDeleteEvent,
@@ -99,6 +110,7 @@ class PurgeSlice {
     this.reserve = Math.min(timing.answerReserveMs, settings.serviceTimeoutSeconds * 250);
     this.budgetDeadline = this.budgetEnd - this.reserve;
     this.deadline = Math.min(this.budgetDeadline, timing.invocationDeadline);
+    this.progress = progressOf(state.resumeToken);
   }
 
   async run(): Promise<TeardownOutcome> {
@@ -108,6 +120,7 @@ class PurgeSlice {
     if (this.now() >= this.budgetDeadline) return this.outOfTime(tallyOf(this.state.resumeToken));
     const result = await this.runEngine();
     if ('kind' in result) return result;
+    this.progress = progressOf(result);
     this.logSummary(result);
     if (result.bucketMissing) return this.answer('SUCCESS', `Bucket ${this.bucket} does not exist; nothing to purge.`);
     if (result.resumeToken === null) return this.finished(result);
@@ -117,7 +130,19 @@ class PurgeSlice {
   }
 
   private answer(Status: 'SUCCESS' | 'FAILED', Reason: string): TeardownOutcome {
-    return { kind: 'answer', answer: { Status, Reason, PhysicalResourceId: this.event.PhysicalResourceId } };
+    return { kind: 'answer', answer: { Status, Reason, PhysicalResourceId: this.event.PhysicalResourceId }, metrics: this.metrics(Status === 'FAILED') };
+  }
+
+  /** The totals so far, as the metrics of an answer given now. */
+  private metrics(failed: boolean): TeardownMetrics {
+    return {
+      ...this.progress,
+      bucket: this.bucket,
+      requestId: this.event.RequestId,
+      invocations: this.state.invocation,
+      durationMs: this.now() - this.state.startedAt,
+      failed,
+    };
   }
 
   /** Runs the engine until it finishes or the deadline; an engine error becomes the FAILED answer. */
@@ -166,6 +191,8 @@ class PurgeSlice {
       passes: result.passes,
       throttled: result.throttled,
       durationMs: result.durationMs,
+      uploadsAborted: result.uploadsAborted,
+      uploadsFailed: result.uploadsFailed,
       complete: result.resumeToken === null,
       fault: result.fault,
     });
@@ -178,10 +205,15 @@ class PurgeSlice {
       deps.logger.error('Versions could not be deleted', { bucket, failed: result.failed, errors: result.errors });
       return this.answer('FAILED', failedPurgeReason(bucket, result, deps.logLocation));
     }
+    if (result.uploadsFailed > 0) {
+      deps.logger.error('Incomplete multipart uploads could not be aborted', { bucket, failed: result.uploadsFailed, errors: result.uploadErrors });
+      return this.answer('FAILED', failedUploadsReason(bucket, result, deps.logLocation));
+    }
     if ((await isEmpty(deps, bucket)) === false) {
       return this.answer('FAILED', stillHoldsVersionsReason(bucket, result, result.passes, state.fenced));
     }
-    return this.answer('SUCCESS', purgedReason(bucket, result, result.passes, state.invocation));
+    const uploads = result.uploadsAborted > 0 ? ` Aborted ${result.uploadsAborted} incomplete multipart upload(s).` : '';
+    return this.answer('SUCCESS', `${purgedReason(bucket, result, result.passes, state.invocation)}${uploads}`);
   }
 
   /** The budget is spent: SUCCESS if a quick listing finds the bucket empty, else FAILED saying how far it got. */
@@ -214,7 +246,7 @@ class PurgeSlice {
       PhysicalResourceId: this.event.PhysicalResourceId,
       Reason: outOfTimeReason(why, this.settings, result, state.invocation, undefined, state.fenced, this.deps.logLocation),
     };
-    return { kind: 'continue', state: next, fallback };
+    return { kind: 'continue', state: next, fallback, fallbackMetrics: this.metrics(true) };
   }
 }
 

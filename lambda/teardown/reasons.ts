@@ -2,6 +2,7 @@ import type { RemainingEstimate } from './remaining-versions';
 import type { TeardownSettings } from './settings';
 import { describeFailure, fmt, plural, shorten } from '../engine/failure-text';
 import type { DeleteFailure } from '../engine/types';
+import type { AbortFailure } from '../engine/uploads/upload-sweep';
 
 /** Most failures named in a Reason; the rest are counted. */
 export const MAX_REASON_FAILURES = 5;
@@ -111,6 +112,22 @@ export function failedPurgeReason(bucket: string, t: Tally, logLocation?: string
   const items = t.errors.slice(0, MAX_REASON_FAILURES).map(describeFailure);
   const tail = `${failureHint(t.errors)}${logLocation ? ` Full list in CloudWatch Logs: ${logLocation}.` : ''}`;
   return composeReason(head, items, tail, REASON_BUDGET_BYTES, Math.max(t.failed, items.length));
+}
+
+/** Reason of a purge that deleted every version but could not abort some incomplete multipart uploads. */
+export function failedUploadsReason(
+  bucket: string,
+  r: { uploadsFailed: number; uploadsAborted: number; uploadErrors: readonly AbortFailure[] },
+  logLocation?: string,
+): string {
+  const head =
+    `Could not empty bucket ${bucket}: ${plural(r.uploadsFailed, 'incomplete multipart upload')} could not be aborted ` +
+    `(${plural(r.uploadsAborted, 'upload')} aborted). First failures:`;
+  const items = r.uploadErrors
+    .slice(0, MAX_REASON_FAILURES)
+    .map((f) => `${JSON.stringify(shorten(f.key, 120))} (upload ${shorten(f.uploadId, 40)}): ${f.code}`);
+  const tail = `${failureHint(r.uploadErrors.map((f) => ({ ...f, versionId: '' })))}${logLocation ? ` Full list in CloudWatch Logs: ${logLocation}.` : ''}`;
+  return composeReason(head, items, tail, REASON_BUDGET_BYTES, Math.max(r.uploadsFailed, items.length));
 }
 
 /** Reason of a purge stopped by the serviceTimeout budget: how far it got, and how to go on. */

@@ -16,6 +16,7 @@ import {
   DeleteObjectsCommand,
   GetBucketVersioningCommand,
   GetObjectLockConfigurationCommand,
+  ListMultipartUploadsCommand,
   ListObjectsV2Command,
   ListObjectVersionsCommand,
   S3Client,
@@ -170,6 +171,8 @@ function serve(bucket: FakeBucket, options: { objectLock?: LockAnswer; mfaDelete
   else s3.on(GetObjectLockConfigurationCommand).rejects(s3Error('ObjectLockConfigurationNotFoundError', 404));
   s3.on(ListObjectsV2Command).resolves({ CommonPrefixes: (options.prefixes ?? []).map((Prefix) => ({ Prefix })) });
   s3.on(ListObjectVersionsCommand).callsFake((input: ListObjectVersionsCommandInput) => bucket.list(input));
+  // No incomplete multipart uploads: engine/uploads/ has its own tests.
+  s3.on(ListMultipartUploadsCommand).resolves({ IsTruncated: false });
   s3.on(DeleteObjectsCommand).callsFake((input: DeleteObjectsCommandInput) => bucket.deleteObjects(input));
   s3.on(DeleteObjectCommand).callsFake((input: DeleteObjectCommandInput) => bucket.deleteObject(input));
 }

@@ -8,6 +8,7 @@ import type { PurgeResult, ResumeToken } from '../../lambda/engine/purge-types';
 import type { ContinuationPayload, SelfInvocation } from '../../lambda/runtime/self-invoke';
 import { givenStackDeleting, STACK_ID } from '../support/cloudformation-mock';
 import { purgeResult } from '../support/purge-results';
+import type { TeardownMetrics } from '../../lambda/teardown/metrics';
 
 const s3 = mockClient(S3Client);
 const cfn = mockClient(CloudFormationClient);
@@ -54,6 +55,47 @@ describe('handleEvent', () => {
         Reason: expect.stringMatching(/could not continue in a new invocation.*Self-invocation failed: AccessDeniedException/),
       }),
     ]);
+  });
+
+  test('emits the teardown metrics with the answer, not when handing over to a new invocation', async () => {
+    // GIVEN
+    const handedOver = givenDeps({ resumeToken: token() });
+    const finished = givenDeps({ deleted: 7, uploadsAborted: 2, passes: 2 });
+    const published: TeardownMetrics[] = [];
+
+    // WHEN
+    await handleEvent(deleteEvent('r-metrics-1'), context(), { ...handedOver.deps, publishTeardownMetrics: (m) => published.push(m) });
+    await handleEvent(deleteEvent('r-metrics-2'), context(), { ...finished.deps, publishTeardownMetrics: (m) => published.push(m) });
+
+    // THEN
+    expect(handedOver.answers).toEqual([]);
+    expect(finished.answers).toEqual([expect.objectContaining({ Status: 'SUCCESS' })]);
+    expect(published).toEqual([
+      expect.objectContaining({ bucket: 'b', requestId: 'r-metrics-2', versionsDeleted: 7, uploadsAborted: 2, passes: 2, failed: false }),
+    ]);
+  });
+
+  test('the fallback answer of a refused self-invocation carries failed teardown metrics', async () => {
+    // GIVEN
+    const { deps, answers } = givenDeps({ deleted: 5, resumeToken: token() }, new Error('AccessDeniedException: not allowed to invoke'));
+    const published: TeardownMetrics[] = [];
+    // WHEN
+    await handleEvent(deleteEvent('r-metrics-3'), context(), { ...deps, publishTeardownMetrics: (m) => published.push(m) });
+    // THEN
+    expect(answers).toEqual([expect.objectContaining({ Status: 'FAILED' })]);
+    expect(published).toEqual([expect.objectContaining({ requestId: 'r-metrics-3', versionsDeleted: 5, failed: true })]);
+  });
+
+  test('answers CloudFormation even when the metrics cannot be emitted', async () => {
+    // GIVEN
+    const { deps, answers } = givenDeps({ deleted: 1 });
+    // WHEN
+    const publishTeardownMetrics = () => {
+      throw new Error('stdout closed');
+    };
+    await handleEvent(deleteEvent('r-metrics-4'), context(), { ...deps, publishTeardownMetrics });
+    // THEN
+    expect(answers).toEqual([expect.objectContaining({ Status: 'SUCCESS' })]);
   });
 
   test('drops a second delivery of a continuation already handled here, answering once', async () => {

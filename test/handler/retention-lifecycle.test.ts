@@ -14,6 +14,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import {
   CreateBucketCommand,
+  CreateMultipartUploadCommand,
+  ListMultipartUploadsCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   ListObjectsV2Command,
@@ -41,6 +43,11 @@ const PURGERS = {
   keepNone: { keepNoncurrentVersions: 0 },
   /** Noncurrent for more than an hour: nothing in a fresh history, everything noncurrent a day later. */
   hourOld: { noncurrentVersionsOlderThan: Duration.hours(1) },
+  /**
+   * Incomplete uploads only, under tmp/ but not tmp/keep/. Ten years: moto reports every upload as initiated
+   * on 2010-11-10, so a run now finds them old enough, and a run as of 2015 too young.
+   */
+  uploads: { abortIncompleteUploadsAfter: Duration.days(3_650), prefixes: ['tmp/'], exclude: ['tmp/keep/'] },
 } satisfies Record<string, Omit<RetentionOptions, 'schedule'>>;
 type PurgerName = keyof typeof PURGERS;
 
@@ -298,6 +305,28 @@ describe('Scheduled retention run', () => {
     );
     expect(metricsFor(bucket)).toEqual([expect.objectContaining({ DeleteErrors: 1, VersionsDeleted: 1, RunFailed: 1, CapReached: 0 })]);
     expect(ids(await listAll(s3c, bucket))).toEqual([locked.VersionId!, h.id('locked', 0), h.id('free', 1)].sort());
+  });
+
+  test('abortIncompleteUploadsAfter aborts the old uploads in scope only, and deletes no version', async () => {
+    // GIVEN uploads in and out of scope, and a noncurrent version under the same prefix
+    const bucket = await createBucket(s3c, uniqueBucketName('ret-uploads'));
+    const h = new History(s3c, bucket);
+    await h.put('tmp/v', 'v1');
+    await h.put('tmp/v', 'v22');
+    for (const key of ['tmp/a.bin', 'tmp/keep/b.bin', 'data/c.bin']) await s3c.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }));
+    const uploads = async () => ((await s3c.send(new ListMultipartUploadsCommand({ Bucket: bucket }))).Uploads ?? []).map((u) => u.Key).sort();
+
+    // WHEN the run is evaluated as of 2015: the uploads are not ten years old then
+    await handler({ ...synth.payload('uploads', bucket), asOf: '2015-01-01T00:00:00Z' }, fakeContext(60_000));
+    // THEN
+    expect(await uploads()).toEqual(['data/c.bin', 'tmp/a.bin', 'tmp/keep/b.bin']);
+
+    // WHEN the schedule's event runs it now
+    await handler(synth.payload('uploads', bucket), fakeContext(60_000));
+    // THEN
+    expect(await uploads()).toEqual(['data/c.bin', 'tmp/keep/b.bin']);
+    expect(ids(await listAll(s3c, bucket))).toEqual(h.all().sort());
+    expect(metricsFor(bucket).at(-1)).toMatchObject({ VersionsDeleted: 0, DeleteMarkersDeleted: 0, RunFailed: 0 });
   });
 
   test('an event that is not a valid retention request throws at once, deleting nothing', async () => {

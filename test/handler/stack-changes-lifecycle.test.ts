@@ -31,6 +31,8 @@ beforeAll(async () => {
   process.env.AWS_ENDPOINT_URL_CLOUDFORMATION = cloudFormation.endpoint;
   process.env.AWS_LAMBDA_FUNCTION_NAME = FUNCTION_NAME;
   process.env.POWERTOOLS_LOG_LEVEL = process.env.VP_TEST_LOGS ? 'DEBUG' : 'SILENT';
+  // Teardown metrics are checked in teardown-lifecycle.test.ts; here their EMF lines would only fill the test output.
+  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
   handler = require(path.join(synth.assetDir, 'index.js')).handler;
   s3c = testClient();
 }, 120_000);

@@ -2,12 +2,15 @@
  * Runs the handler bundle that `cdk synth` ships (located through the
  * template's asset metadata) against moto, with a local server playing
  * CloudFormation's ResponseURL and another playing Lambda's Invoke API for
- * self-invocations. Every test checks the bucket with its own listing.
+ * self-invocations. Every test checks the bucket with its own listing; EMF
+ * metric lines are read from the captured stdout.
  */
 import * as path from 'node:path';
 import {
+  CreateMultipartUploadCommand,
   DeleteBucketTaggingCommand,
   GetBucketPolicyCommand,
+  ListMultipartUploadsCommand,
   PutBucketPolicyCommand,
   PutBucketTaggingCommand,
   PutObjectCommand,
@@ -37,6 +40,9 @@ let events: EventFactory;
 let s3: S3Client;
 
 const savedEnv = { ...process.env };
+/** EMF lines the handler wrote to stdout. */
+const emf: Array<Record<string, any>> = [];
+let stdoutSpy: jest.SpyInstance;
 
 beforeAll(async () => {
   const synth = synthesizeExample();
@@ -48,12 +54,23 @@ beforeAll(async () => {
   process.env.AWS_ENDPOINT_URL_LAMBDA = lambda.endpoint;
   process.env.AWS_LAMBDA_FUNCTION_NAME = FUNCTION_NAME;
   process.env.POWERTOOLS_LOG_LEVEL = process.env.VP_TEST_LOGS ? 'DEBUG' : 'SILENT';
+  delete process.env.POWERTOOLS_DEV;
+  delete process.env.POWERTOOLS_METRICS_DISABLED;
+  // EMF lines are captured (and kept out of the test output); everything else passes through.
+  const write = process.stdout.write.bind(process.stdout);
+  stdoutSpy = jest.spyOn(process.stdout, 'write').mockImplementation(((chunk: unknown, ...rest: unknown[]) => {
+    const lines = String(chunk).split('\n').filter((l) => l.includes('"_aws"'));
+    if (lines.length === 0) return (write as (...a: unknown[]) => boolean)(chunk, ...rest);
+    for (const line of lines) emf.push(JSON.parse(line));
+    return true;
+  }) as typeof process.stdout.write);
   handler = require(path.join(synth.assetDir, 'index.js')).handler;
   events = new EventFactory(synth, responses, cloudFormation);
   s3 = testClient();
 }, 120_000);
 
 afterAll(async () => {
+  stdoutSpy?.mockRestore();
   await Promise.all([responses.stop(), lambda.stop(), proxy?.stop(), cloudFormation.stop()]);
   process.env = savedEnv;
 });
@@ -163,6 +180,69 @@ describe('Delete', () => {
     expect(responses.answers(event.RequestId)).toHaveLength(1);
   });
 
+  test('aborts every incomplete multipart upload and emits the teardown metrics once, with the answer', async () => {
+    // GIVEN versions, a delete marker and two incomplete uploads
+    const bucket = await givenTaggedBucket('uploads');
+    await fill(s3, bucket, ['a', 'b/c'], 2);
+    await deleteMarker(s3, bucket, 'a');
+    for (const key of ['big.bin', 'b/part.bin']) await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }));
+    const event = events.delete(bucket, events.physicalId(bucket));
+
+    // WHEN
+    await handler(event, fakeContext(60_000));
+
+    // THEN
+    const answer = await responses.waitFor(event.RequestId);
+    expect(answer.json.Status).toBe('SUCCESS');
+    expect(answer.json.Reason).toMatch(/deleted 4 versions and 1 delete marker .*Aborted 2 incomplete multipart upload/);
+    expect((await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket }))).Uploads ?? []).toEqual([]);
+    expect(await listAll(s3, bucket)).toEqual([]);
+    const lines = metricsFor(bucket);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]._aws).toEqual({
+      Timestamp: expect.any(Number),
+      CloudWatchMetrics: [
+        {
+          Namespace: 'VersionPurger',
+          Dimensions: [['BucketName']],
+          Metrics: expect.arrayContaining([
+            { Name: 'TeardownVersionsDeleted', Unit: 'Count' },
+            { Name: 'TeardownBytesDeleted', Unit: 'Bytes' },
+            { Name: 'TeardownDurationMs', Unit: 'Milliseconds' },
+            { Name: 'TeardownFailed', Unit: 'Count' },
+          ]),
+        },
+      ],
+    });
+    expect(lines[0]._aws.CloudWatchMetrics[0].Metrics).toHaveLength(8);
+    expect(lines[0]).toMatchObject({
+      BucketName: bucket,
+      requestId: event.RequestId,
+      TeardownVersionsDeleted: 4,
+      TeardownDeleteMarkersDeleted: 1,
+      TeardownBytesDeleted: ['a#0', 'a#1', 'b/c#0', 'b/c#1'].reduce((n, body) => n + body.length, 0),
+      TeardownUploadsAborted: 2,
+      TeardownErrors: 0,
+      TeardownPasses: expect.any(Number),
+      TeardownDurationMs: expect.any(Number),
+      TeardownFailed: 0,
+    });
+    expect(lines[0].TeardownPasses).toBeGreaterThanOrEqual(1);
+  });
+
+  test('a Delete refused because the bucket is not tagged emits no teardown metrics', async () => {
+    // GIVEN
+    const bucket = await createBucket(s3, uniqueBucketName('untagged-metrics'));
+    await fill(s3, bucket, ['a'], 1);
+    const event = events.delete(bucket, events.physicalId(bucket));
+    // WHEN
+    await handler(event, fakeContext(60_000));
+    // THEN
+    expect((await responses.waitFor(event.RequestId)).json.Status).toBe('SUCCESS');
+    expect(await listAll(s3, bucket)).toHaveLength(1);
+    expect(metricsFor(bucket)).toEqual([]);
+  });
+
   test('a second Delete (retried stack deletion) succeeds and does not add the fence twice', async () => {
     // GIVEN a purged bucket whose fence turns a late writer away
     const bucket = await givenTaggedBucket('delete-twice');
@@ -269,6 +349,7 @@ describe('Delete', () => {
     expect(answer.json.Reason).toMatch(/"locked\/hold".*AccessDenied.*legal hold/);
     expect(answer.json.Reason).toMatch(/cannot be bypassed/);
     expect((await listAll(s3, bucket)).map((e) => e.key).sort()).toEqual(['locked/compliance', 'locked/hold']);
+    expect(metricsFor(bucket)).toEqual([expect.objectContaining({ TeardownVersionsDeleted: 4, TeardownErrors: 2, TeardownFailed: 1 })]);
   });
 
   test('keeps the answer within 4,096 bytes when many long, non-ASCII keys fail', async () => {
@@ -334,6 +415,10 @@ describe('Continuation', () => {
     }
     expect(responses.answers(event.RequestId)).toHaveLength(1);
     expect(await listAll(s3, bucket)).toEqual([]);
+    // AND one EMF line, from the invocation that answered, with the totals of all of them
+    expect(metricsFor(bucket)).toEqual([
+      expect.objectContaining({ TeardownVersionsDeleted: 300, TeardownFailed: 0, invocations: String(continuations.length + 1) }),
+    ]);
     // AND every invocation asked CloudFormation again before deleting
     const asked = cloudFormation.calls.filter((c) => c.action === 'DescribeStacks' && c.params.StackName === event.StackId);
     expect(asked).toHaveLength(continuations.length + 1);
@@ -446,4 +531,9 @@ async function givenTaggedBucket(label: string, options: { objectLock?: boolean 
   const bucket = await createBucket(s3, uniqueBucketName(label), options);
   await s3.send(new PutBucketTaggingCommand({ Bucket: bucket, Tagging: { TagSet: [{ Key: PURGE_TAG_KEY, Value: events.ownerId }] } }));
   return bucket;
+}
+
+/** EMF lines emitted for a bucket. */
+function metricsFor(bucket: string): Array<Record<string, any>> {
+  return emf.filter((line) => line.BucketName === bucket);
 }

@@ -356,6 +356,46 @@ describe('VersionPurger retention IAM', () => {
     ]);
   });
 
+  test('abortIncompleteUploadsAfter adds listing and aborting uploads, under the prefixes only; its value goes to the configured run in ms', () => {
+    // GIVEN
+    const { stack, bucket } = givenStack();
+
+    // WHEN
+    new VersionPurger(stack, 'Purger', {
+      bucket,
+      retention: { schedule: SIX_HOURS, abortIncompleteUploadsAfter: Duration.millis(86_400_001), prefixes: ['logs/', 'tmp/'], exclude: ['logs/keep/'] },
+    });
+
+    // THEN
+    const template = Template.fromStack(stack);
+    const bucketArn = { 'Fn::GetAtt': [logicalIdOf(stack, bucket), 'Arn'] };
+    const statements = policyNamed(template, /^PurgerRetentionPolicy/).document.Statement;
+    expect(statements).toContainEqual({ Effect: 'Allow', Action: 's3:ListBucketMultipartUploads', Resource: bucketArn });
+    expect(statements).toContainEqual({
+      Effect: 'Allow',
+      Action: 's3:AbortMultipartUpload',
+      Resource: [{ 'Fn::Join': ['', [bucketArn, '/logs/*']] }, { 'Fn::Join': ['', [bucketArn, '/tmp/*']] }],
+    });
+    expect(ruleInput(template, { [logicalIdOf(stack, bucket)]: 'b' }).policy).toEqual({
+      abortIncompleteUploadsOlderThanMs: 86_400_001,
+      expiredDeleteMarkers: false,
+      prefixes: ['logs/', 'tmp/'],
+      exclude: ['logs/keep/'],
+    });
+  });
+
+  test('without abortIncompleteUploadsAfter, retention may neither list nor abort uploads', () => {
+    // GIVEN
+    const { stack, bucket } = givenStack();
+
+    // WHEN
+    new VersionPurger(stack, 'Purger', { bucket, purgeOnDelete: false, retention: { schedule: SIX_HOURS, keepNoncurrentVersions: 3 } });
+
+    // THEN
+    const actions = JSON.stringify(policyNamed(Template.fromStack(stack), /^PurgerRetentionPolicy/).document);
+    expect(actions).not.toMatch(/MultipartUpload/);
+  });
+
   test('the role may write its logs and send to the dead-letter queue; it may invoke only itself', () => {
     // GIVEN
     const { stack, bucket } = givenStack();
@@ -545,6 +585,11 @@ describe('VersionPurger retention synth-time validation', () => {
     ['an empty prefix', { keepNoncurrentVersions: 1, prefixes: [''] }, /Invalid prefix ""/],
     ['an empty exclude item', { keepNoncurrentVersions: 1, exclude: [''] }, /Invalid exclude item ""/],
     ['a fraction of a millisecond', { noncurrentVersionsOlderThan: Duration.millis(1.5) }, /whole number of milliseconds/],
+    [
+      'an upload age with a fraction of a millisecond',
+      { abortIncompleteUploadsAfter: Duration.millis(0.5) },
+      /retention.abortIncompleteUploadsAfter must be a whole number of milliseconds/,
+    ],
     [
       'a report prefix with a leading slash',
       { keepNoncurrentVersions: 1, dryRun: true, dryRunReportLocation: { bucket: s3.Bucket.fromBucketName(new Stack(), 'R', 'reports'), prefix: '/x/' } },

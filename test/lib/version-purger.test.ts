@@ -220,6 +220,7 @@ describe('VersionPurger IAM', () => {
             's3:GetBucketTagging',
             's3:GetBucketVersioning',
             's3:ListBucket',
+            's3:ListBucketMultipartUploads',
             's3:ListBucketVersions',
             's3:GetBucketPolicy',
             's3:PutBucketPolicy',
@@ -228,7 +229,7 @@ describe('VersionPurger IAM', () => {
         },
         {
           Effect: 'Allow',
-          Action: ['s3:DeleteObject', 's3:DeleteObjectVersion', 's3:GetObjectLegalHold', 's3:GetObjectRetention'],
+          Action: ['s3:AbortMultipartUpload', 's3:DeleteObject', 's3:DeleteObjectVersion', 's3:GetObjectLegalHold', 's3:GetObjectRetention'],
           Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, '/*']] },
         },
       ],
@@ -281,9 +282,11 @@ describe('VersionPurger IAM', () => {
       's3:GetBucketTagging',
       's3:GetBucketVersioning',
       's3:ListBucket',
+      's3:ListBucketMultipartUploads',
       's3:ListBucketVersions',
     ]);
     expect(objectStatement.Action).toEqual([
+      's3:AbortMultipartUpload',
       's3:DeleteObject',
       's3:DeleteObjectVersion',
       's3:GetObjectLegalHold',

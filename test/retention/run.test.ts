@@ -282,6 +282,7 @@ describe('runRetention', () => {
       listed: 10,
       selected: 3,
       wouldDelete: { versions: 2, deleteMarkers: 1, bytes: 7 },
+      wouldAbortUploads: 0,
       byPrefix: { 'logs/': { versions: 2, deleteMarkers: 0, bytes: 7 }, '': { versions: 0, deleteMarkers: 1, bytes: 0 } },
       entries: { count: 3, truncated: false, files: [`${stem}.entries-0001.ndjson`, `${stem}.entries-0002.ndjson`] },
     });

@@ -532,6 +532,7 @@ describe('validateRetentionPolicy', () => {
         exclude: ['b', '*.tmp'],
       },
     ],
+    ['an upload rule alone', { abortIncompleteUploadsOlderThanMs: 0 }],
   ])('accepts %s', (_, policy) => {
     expect(() => validateRetentionPolicy(policy)).not.toThrow();
   });
@@ -552,8 +553,25 @@ describe('validateRetentionPolicy', () => {
     ['prefixes as a string', { keepNoncurrentVersions: 1, prefixes: 'a/' }, /prefixes must be an array of strings/],
     ['an empty exclude item', { keepNoncurrentVersions: 1, exclude: [''] }, /Invalid exclude item ""/],
     ['a misspelt rule', { keepNoncurrentVersion: 3 }, /unknown property keepNoncurrentVersion/],
+    ['a negative upload age', { abortIncompleteUploadsOlderThanMs: -1 }, /abortIncompleteUploadsOlderThanMs must be a whole number of milliseconds >= 0/],
+    ['a fractional upload age', { abortIncompleteUploadsOlderThanMs: 0.5 }, /abortIncompleteUploadsOlderThanMs must be/],
+    ['an upload age as a string', { abortIncompleteUploadsOlderThanMs: '1' }, /abortIncompleteUploadsOlderThanMs must be/],
     ['null', null, /expected an object/],
   ])('rejects %s', (_, policy, message) => {
     expect(() => validateRetentionPolicy(policy)).toThrow(message);
+  });
+});
+
+describe('retentionSelector with an upload rule only', () => {
+  it('selects no version and no delete marker, current or noncurrent, whatever their age', () => {
+    // GIVEN a key with old noncurrent versions and an old noncurrent delete marker, and one whose current entry is a marker
+    const entries = [
+      ...keyHistory('a', [{ id: 'a3', at: 30 }, { id: 'a2', at: 20, marker: true }, { id: 'a1', at: 10 }, { id: 'a0', at: 0 }]),
+      ...keyHistory('b', [{ id: 'b1', at: 5, marker: true }]),
+    ];
+    // WHEN
+    const selected = select({ abortIncompleteUploadsOlderThanMs: 0 }, 1_000, entries);
+    // THEN
+    expect(selected).toEqual([]);
   });
 });

@@ -125,6 +125,8 @@ describe('onDelete', () => {
       kind: 'continue',
       state: { startedAt: T0, invocation: 2, resumeToken: token, fenced: true },
       fallback: expect.objectContaining({ Status: 'FAILED', PhysicalResourceId: PHYSICAL_ID }),
+      // Emitted only if the continuation cannot start and the fallback answers CloudFormation.
+      fallbackMetrics: expect.objectContaining({ bucket: BUCKET, failed: true, invocations: 1 }),
     });
     expect(s3.commandCalls(PutBucketPolicyCommand)).toHaveLength(1);
   });
@@ -156,6 +158,19 @@ describe('onDelete', () => {
           `Purge of bucket ${BUCKET} ran out of time: the custom resource's serviceTimeout (600 s) is nearly spent. ` +
           'Deleted 10,000 versions and delete markers so far in 1 invocation; about 1,500 versions and delete markers remain. ' +
           'New writes stay denied by the bucket policy. Retrying the stack deletion continues the purge. Logs: /aws/lambda/f s1.',
+      },
+      metrics: {
+        bucket: BUCKET,
+        requestId: 'r1',
+        invocations: 1,
+        versionsDeleted: 9_000,
+        deleteMarkersDeleted: 1_000,
+        bytesDeleted: 0,
+        uploadsAborted: 0,
+        errors: 0,
+        passes: 1,
+        durationMs: 570_000,
+        failed: true,
       },
     });
   });

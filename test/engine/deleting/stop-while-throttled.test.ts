@@ -2,6 +2,7 @@ import {
   DeleteObjectsCommand,
   GetBucketVersioningCommand,
   GetObjectLockConfigurationCommand,
+  ListMultipartUploadsCommand,
   ListObjectVersionsCommand,
   ListObjectsV2Command,
   S3Client,
@@ -36,6 +37,7 @@ describe('stopping while S3 throttles', () => {
     s3.on(GetBucketVersioningCommand).resolves({ Status: 'Enabled' });
     s3.on(GetObjectLockConfigurationCommand).rejects(s3Error('ObjectLockConfigurationNotFoundError', 404));
     s3.on(ListObjectsV2Command).resolves({});
+    s3.on(ListMultipartUploadsCommand).resolves({});
     const callsAfterDeadline: number[] = [];
     let calls = 0;
     s3.on(ListObjectVersionsCommand).callsFake(async () => {
