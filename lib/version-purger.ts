@@ -178,6 +178,11 @@ export interface VersionPurgerProps {
  * current version (see README.md, "Usage: retention").
  *
  * @example
+ * import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+ * import * as events from 'aws-cdk-lib/aws-events';
+ * import * as s3 from 'aws-cdk-lib/aws-s3';
+ * import { VersionPurger } from 'cdk-version-purger';
+ *
  * const bucket = new s3.Bucket(this, 'Data', { versioned: true, removalPolicy: RemovalPolicy.DESTROY });
  * new VersionPurger(this, 'Purger', {
  *   bucket,
