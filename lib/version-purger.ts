@@ -120,7 +120,7 @@ export interface VersionPurgerProps {
    * Memory of the shared handler function (MB, 128 to 10,240). Shared by
    * every `VersionPurger` in the stack: set it on all of them alike, or on
    * the first one only.
-   * @default 1024
+   * @default 1769
    */
   readonly memorySize?: number;
 
