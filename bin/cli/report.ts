@@ -41,6 +41,16 @@ export interface ResumeHint {
   readonly command: string;
 }
 
+/**
+ * Rows as indented lines whose columns line up: text columns padded on the
+ * right, columns that start with a number on the left (so digits align).
+ */
+function alignColumns(rows: readonly string[][]): string[] {
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((row) => row[i].length))) ?? [];
+  const numeric = widths.map((_, i) => rows.every((row) => /^\(?\d/.test(row[i])));
+  return rows.map((row) => `    ${row.map((cell, i) => (numeric[i] ? cell.padStart(widths[i]) : cell.padEnd(widths[i]))).join('  ')}`.trimEnd());
+}
+
 /** A short human summary for the terminal or a log. */
 export function humanReport(result: PurgeResult, report?: PrefixReport, resume?: ResumeHint): string {
   const lines: string[] = [];
@@ -62,12 +72,12 @@ export function humanReport(result: PurgeResult, report?: PrefixReport, resume?:
   }
   if (report && Object.keys(report.byPrefix).length > 0) {
     lines.push('  by prefix:');
-    for (const [prefix, t] of Object.entries(report.byPrefix).sort()) {
-      lines.push(`    ${prefix || '(no prefix)'}  ${t.versions} versions (${bytes(t.bytes)}), ${t.deleteMarkers} delete markers`);
-    }
+    lines.push(...alignColumns(Object.entries(report.byPrefix).sort().map(([prefix, t]) => [
+      prefix || '(no prefix)', `${t.versions} versions`, `(${bytes(t.bytes)})`, `${t.deleteMarkers} delete markers`,
+    ])));
     if (result.dryRun && report.sample.length > 0) {
       lines.push('  sample:');
-      for (const s of report.sample) lines.push(`    ${s.key}  ${s.versionId}${s.isDeleteMarker ? '  (delete marker)' : ''}`);
+      lines.push(...alignColumns(report.sample.map((s) => [s.key, s.versionId, s.isDeleteMarker ? '(delete marker)' : ''])));
     }
   }
   if (result.capReached) lines.push(`  stopped at the --max-deletions cap; the next run continues.`);
