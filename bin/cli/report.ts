@@ -43,12 +43,16 @@ export interface ResumeHint {
 
 /**
  * Rows as indented lines whose columns line up: text columns padded on the
- * right, columns that start with a number on the left (so digits align).
+ * right, columns of numbers on the left (so counts align). `gaps` are the
+ * spaces between columns (default 2).
  */
-function alignColumns(rows: readonly string[][]): string[] {
+function alignColumns(rows: readonly string[][], gaps: readonly number[] = []): string[] {
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((row) => row[i].length))) ?? [];
-  const numeric = widths.map((_, i) => rows.every((row) => /^\(?\d/.test(row[i])));
-  return rows.map((row) => `    ${row.map((cell, i) => (numeric[i] ? cell.padStart(widths[i]) : cell.padEnd(widths[i]))).join('  ')}`.trimEnd());
+  const numeric = widths.map((_, i) => rows.every((row) => /^\d+$/.test(row[i])));
+  return rows.map((row) => {
+    const cells = row.map((cell, i) => (numeric[i] ? cell.padStart(widths[i]) : cell.padEnd(widths[i])));
+    return `    ${cells.map((cell, i) => (i === 0 ? cell : ' '.repeat(gaps[i - 1] ?? 2) + cell)).join('')}`.trimEnd();
+  });
 }
 
 /** A short human summary for the terminal or a log. */
@@ -73,8 +77,8 @@ export function humanReport(result: PurgeResult, report?: PrefixReport, resume?:
   if (report && Object.keys(report.byPrefix).length > 0) {
     lines.push('  by prefix:');
     lines.push(...alignColumns(Object.entries(report.byPrefix).sort().map(([prefix, t]) => [
-      prefix || '(no prefix)', `${t.versions} versions`, `(${bytes(t.bytes)})`, `${t.deleteMarkers} delete markers`,
-    ])));
+      prefix || '(no prefix)', String(t.versions), `versions (${bytes(t.bytes)}),`, `${t.deleteMarkers} delete markers`,
+    ]), [2, 1, 1]));
     if (result.dryRun && report.sample.length > 0) {
       lines.push('  sample:');
       lines.push(...alignColumns(report.sample.map((s) => [s.key, s.versionId, s.isDeleteMarker ? '(delete marker)' : ''])));
