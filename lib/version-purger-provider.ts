@@ -6,7 +6,7 @@ import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct, type IConstruct } from 'constructs';
-import { ENV } from '../lambda/resource-contract';
+import { ENV } from './private/handler-contract';
 import { handlerAssetDir } from './handler-asset';
 import { VersionPurgerValidationError } from './validation-error';
 

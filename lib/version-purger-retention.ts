@@ -5,15 +5,15 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct, type IConstruct } from 'constructs';
-import { createKeyFilter } from '../lambda/engine/key-filter';
 import {
+  createKeyFilter,
   METRICS_DIMENSION,
   METRICS_NAMESPACE,
   RETENTION_EVENT_KIND,
   RETENTION_METADATA_KEY,
-  RETENTION_METRIC,
-} from '../lambda/retention/contract';
-import { validateRetentionPolicy } from '../lambda/engine/retention-policy';
+  validateRetentionPolicy,
+} from './private/handler-contract';
+import { RetentionMetric } from './retention-metric';
 import { VersionPurgerValidationError } from './validation-error';
 import type { VersionPurgerProvider } from './version-purger-provider';
 
@@ -31,9 +31,6 @@ export const DEFAULT_REPORT_PREFIX = 'version-purger-reports/';
 
 /** Period of the retention alarm's metrics. */
 const ALARM_PERIOD = Duration.minutes(5);
-
-/** Names of the metrics a retention run emits (namespace `VersionPurger`, dimension `BucketName`). */
-export type RetentionMetricName = (typeof RETENTION_METRIC)[keyof typeof RETENTION_METRIC];
 
 /**
  * Where a dry run writes its report.
@@ -218,9 +215,9 @@ export class PurgerRetention extends Construct {
         label: 'Failed or capped retention runs',
         period: ALARM_PERIOD,
         usingMetrics: {
-          errors: this.metric(RETENTION_METRIC.deleteErrors),
-          cap: this.metric(RETENTION_METRIC.capReached),
-          failed: this.metric(RETENTION_METRIC.runFailed),
+          errors: this.metric(RetentionMetric.DELETE_ERRORS),
+          cap: this.metric(RetentionMetric.CAP_REACHED),
+          failed: this.metric(RetentionMetric.RUN_FAILED),
         },
       }),
       threshold: 0,
@@ -232,7 +229,7 @@ export class PurgerRetention extends Construct {
   }
 
   /** One of the metrics the runs for this bucket emit (Sum over 5 minutes unless overridden). */
-  public metric(metricName: RetentionMetricName, props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+  public metric(metricName: RetentionMetric, props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
     return new cloudwatch.Metric({
       namespace: METRICS_NAMESPACE,
       metricName,

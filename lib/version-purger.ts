@@ -19,15 +19,35 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct, type IConstruct } from 'constructs';
-import { PROPERTY, PURGE_TAG_KEY, RESOURCE_TYPE } from '../lambda/resource-contract';
-import { VersionPurgerProvider } from './version-purger-provider';
-import { PurgerRetention, type RetentionMetricName, type RetentionOptions } from './version-purger-retention';
+import {
+  FENCE_STATEMENT_SID,
+  METRICS_DIMENSION,
+  METRICS_NAMESPACE,
+  PROPERTY,
+  PURGE_TAG_KEY,
+  RESOURCE_TYPE,
+} from './private/handler-contract';
+import type { RetentionMetric } from './retention-metric';
+import {
+  DEAD_LETTER_RETENTION,
+  DEFAULT_LOG_RETENTION,
+  DEFAULT_MEMORY_SIZE,
+  DEFAULT_RUNTIME,
+  DEFAULT_TIMEOUT,
+  VersionPurgerProvider,
+} from './version-purger-provider';
+import {
+  DEFAULT_MAX_DELETIONS_PER_RUN,
+  DEFAULT_REPORT_PREFIX,
+  PurgerRetention,
+  type RetentionOptions,
+} from './version-purger-retention';
 import { VersionPurgerValidationError } from './validation-error';
 
 /** CloudFormation's limit on a custom resource's ServiceTimeout (s). */
 const MAX_SERVICE_TIMEOUT_SECONDS = 3600;
 /** Default serviceTimeout: CloudFormation's maximum. */
-export const DEFAULT_SERVICE_TIMEOUT = Duration.seconds(MAX_SERVICE_TIMEOUT_SECONDS);
+const DEFAULT_SERVICE_TIMEOUT = Duration.seconds(MAX_SERVICE_TIMEOUT_SECONDS);
 /** Lambda's memory range (MB). */
 const MIN_MEMORY_MB = 128;
 const MAX_MEMORY_MB = 10_240;
@@ -100,7 +120,7 @@ export interface VersionPurgerProps {
    * Memory of the shared handler function (MB, 128 to 10,240). Shared by
    * every `VersionPurger` in the stack: set it on all of them alike, or on
    * the first one only.
-   * @default 1024
+   * @default 1769
    */
   readonly memorySize?: number;
 
@@ -158,6 +178,11 @@ export interface VersionPurgerProps {
  * current version (see README.md, "Usage: retention").
  *
  * @example
+ * import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+ * import * as events from 'aws-cdk-lib/aws-events';
+ * import * as s3 from 'aws-cdk-lib/aws-s3';
+ * import { VersionPurger } from 'cdk-version-purger';
+ *
  * const bucket = new s3.Bucket(this, 'Data', { versioned: true, removalPolicy: RemovalPolicy.DESTROY });
  * new VersionPurger(this, 'Purger', {
  *   bucket,
@@ -165,6 +190,36 @@ export interface VersionPurgerProps {
  * });
  */
 export class VersionPurger extends Construct {
+  /** Default of `serviceTimeout`: CloudFormation's maximum, 1 hour. */
+  public static readonly DEFAULT_SERVICE_TIMEOUT: Duration = DEFAULT_SERVICE_TIMEOUT;
+  /**
+   * Default of `memorySize` (MB): one full vCPU, which the single-threaded
+   * engine saturates at about 16 busy prefixes.
+   */
+  public static readonly DEFAULT_MEMORY_SIZE: number = DEFAULT_MEMORY_SIZE;
+  /** Default of `timeout`: Lambda's maximum, 15 minutes. */
+  public static readonly DEFAULT_TIMEOUT: Duration = DEFAULT_TIMEOUT;
+  /** Default of `runtime`: the newest Node.js runtime aws-cdk-lib offers. */
+  public static readonly DEFAULT_RUNTIME: lambda.Runtime = DEFAULT_RUNTIME;
+  /** Default of `logRetention`. */
+  public static readonly DEFAULT_LOG_RETENTION: logs.RetentionDays = DEFAULT_LOG_RETENTION;
+  /** How long the dead-letter queue keeps failed invocations: SQS's maximum, 14 days. */
+  public static readonly DEAD_LETTER_RETENTION: Duration = DEAD_LETTER_RETENTION;
+  /** Default of `RetentionOptions.maxDeletionsPerRun`. */
+  public static readonly DEFAULT_MAX_DELETIONS_PER_RUN: number = DEFAULT_MAX_DELETIONS_PER_RUN;
+  /** Default of `DryRunReportLocation.prefix`. */
+  public static readonly DEFAULT_REPORT_PREFIX: string = DEFAULT_REPORT_PREFIX;
+  /** Key of the tag that marks a bucket as owned by one purger (its value is the purger's `ownerId`). */
+  public static readonly PURGE_TAG_KEY: string = PURGE_TAG_KEY;
+  /** `Sid` of the deny-PutObject statement the handler adds to the bucket policy before purging. */
+  public static readonly FENCE_STATEMENT_SID: string = FENCE_STATEMENT_SID;
+  /** CloudFormation resource type of the purge custom resource. */
+  public static readonly RESOURCE_TYPE: string = RESOURCE_TYPE;
+  /** CloudWatch namespace of the retention metrics. */
+  public static readonly METRICS_NAMESPACE: string = METRICS_NAMESPACE;
+  /** The one dimension of every retention metric (its value is the bucket name). */
+  public static readonly METRICS_DIMENSION: string = METRICS_DIMENSION;
+
   /** The bucket this construct purges. */
   public readonly bucket: s3.IBucket;
   /** The stack's shared handler function. */
@@ -181,15 +236,18 @@ export class VersionPurger extends Construct {
    */
   public readonly ownerId: string;
   /**
-   * The policy on the shared role that lets the handler purge this bucket;
-   * undefined when `purgeOnDelete` is false.
+   * The IAM policy, attached to the shared function's role, that lets the
+   * handler empty this bucket on stack deletion (list, delete versions, and
+   * with `fenceWrites` edit the bucket policy). Not a bucket policy.
+   * Undefined when `purgeOnDelete` is false.
    */
-  public readonly bucketPolicy?: iam.Policy;
+  public readonly purgeOnDeleteIamPolicy?: iam.Policy;
   /** The EventBridge rule that starts retention runs; undefined without `retention`. */
   public readonly retentionRule?: events.Rule;
   /**
-   * The policy on the shared role that lets the handler clean up this bucket
-   * by retention (and write the dry-run report); undefined without `retention`.
+   * The IAM policy, attached to the shared function's role, that lets the
+   * handler clean up this bucket by retention (and write the dry-run report);
+   * undefined without `retention`.
    */
   public readonly retentionIamPolicy?: iam.Policy;
   /**
@@ -210,19 +268,11 @@ export class VersionPurger extends Construct {
 
   constructor(scope: Construct, id: string, props: VersionPurgerProps) {
     super(scope, id);
-    const purgeOnDelete = props.purgeOnDelete ?? true;
-    const fenceWrites = props.fenceWrites ?? true;
-    const bypassGovernanceRetention = props.bypassGovernanceRetention ?? false;
-    const serviceTimeout = props.serviceTimeout ?? DEFAULT_SERVICE_TIMEOUT;
-
-    this.validateFunctionSettings(props);
-    validateServiceTimeout(this, serviceTimeout);
-    const cfnBucket = purgeOnDelete ? this.validateOwnedBucket(props.bucket) : undefined;
-    if (props.retention && !purgeOnDelete) this.warnIfUnversioned(props.bucket);
-
+    const settings = this.validate(props);
     this.bucket = props.bucket;
     this.ownerId = this.node.addr;
-    if (purgeOnDelete) this.claimTeardown(props.bucket);
+    if (settings.purgeOnDelete) this.claimTeardown(props.bucket);
+
     const provider = VersionPurgerProvider.getOrCreate(this, {
       memorySize: props.memorySize,
       timeout: props.timeout,
@@ -230,24 +280,12 @@ export class VersionPurger extends Construct {
       logRetention: props.logRetention,
     });
     this.handlerFunction = provider.function;
-
-    if (purgeOnDelete) {
-      this.bucketPolicy = this.grantPurge(provider, props.bucket, { fenceWrites, bypassGovernanceRetention });
+    if (settings.purgeOnDelete) {
+      this.purgeOnDeleteIamPolicy = this.grantPurge(provider, props.bucket, settings);
       Tags.of(props.bucket).add(PURGE_TAG_KEY, this.ownerId);
     }
+    this.customResource = this.createCustomResource(provider, props.bucket, settings);
 
-    this.customResource = new CustomResource(this, 'Resource', {
-      serviceToken: provider.function.functionArn,
-      resourceType: RESOURCE_TYPE,
-      serviceTimeout,
-      properties: {
-        [PROPERTY.bucketName]: props.bucket.bucketName,
-        [PROPERTY.ownerId]: this.ownerId,
-        [PROPERTY.purgeOnDelete]: String(purgeOnDelete),
-        [PROPERTY.fenceWrites]: String(fenceWrites),
-        [PROPERTY.bypassGovernanceRetention]: String(bypassGovernanceRetention),
-      },
-    });
     if (props.retention) {
       this.retention = new PurgerRetention(this, 'Retention', { bucket: props.bucket, provider, options: props.retention,
         purgerResource: this.customResource.node.defaultChild as CfnResource,
@@ -259,17 +297,7 @@ export class VersionPurger extends Construct {
       this.deadLetterQueue = failure.deadLetterQueue;
       this.deadLetterAlarm = failure.deadLetterAlarm;
     }
-
-    // Deleted before everything the handler needs while it purges.
-    this.customResource.node.addDependency(provider.selfInvokePolicy);
-    if (this.bucketPolicy) this.customResource.node.addDependency(this.bucketPolicy);
-
-    if (cfnBucket) {
-      // A bucket policy added after this construct (addToResourcePolicy) must
-      // also outlive the purge, or its deletion would drop the write fence.
-      Aspects.of(this).add(new DependOnBucketPolicy(this, props.bucket));
-      this.node.addValidation({ validate: () => deletionPolicyErrors(cfnBucket) });
-    }
+    this.orderDeletion(provider, props.bucket, settings.cfnBucket);
   }
 
   /**
@@ -278,9 +306,69 @@ export class VersionPurger extends Construct {
    * overridden), for dashboards and your own alarms.
    * @throws Error when this purger has no `retention`.
    */
-  public metricRetention(metricName: RetentionMetricName, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+  public metricRetention(metricName: RetentionMetric, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     if (!this.retention) throw new VersionPurgerValidationError(this, 'metricRetention needs the retention prop.');
     return this.retention.metric(metricName, props);
+  }
+
+  /**
+   * Checks the props and fills in the defaults of the teardown settings.
+   * Throws before anything is created, so a bad prop leaves no half-built
+   * construct behind.
+   */
+  private validate(props: VersionPurgerProps): TeardownSettings {
+    if (!props || !props.bucket) {
+      throw new VersionPurgerValidationError(
+        this,
+        'bucket is required: pass the versioned bucket to empty, e.g. ' +
+          "new VersionPurger(this, 'Purger', { bucket }) with bucket = new s3.Bucket(this, 'Data', { versioned: true, removalPolicy: RemovalPolicy.DESTROY }).",
+      );
+    }
+    const purgeOnDelete = props.purgeOnDelete ?? true;
+    const serviceTimeout = props.serviceTimeout ?? DEFAULT_SERVICE_TIMEOUT;
+    this.validateFunctionSettings(props);
+    validateServiceTimeout(this, serviceTimeout);
+    const cfnBucket = purgeOnDelete ? this.validateOwnedBucket(props.bucket) : undefined;
+    if (props.retention && !purgeOnDelete) this.warnIfUnversioned(props.bucket);
+    return {
+      purgeOnDelete,
+      fenceWrites: props.fenceWrites ?? true,
+      bypassGovernanceRetention: props.bypassGovernanceRetention ?? false,
+      serviceTimeout,
+      cfnBucket,
+    };
+  }
+
+  /** The `Custom::VersionPurger` resource: what the handler reads on Create, Update and Delete. */
+  private createCustomResource(provider: VersionPurgerProvider, bucket: s3.IBucket, settings: TeardownSettings): CustomResource {
+    return new CustomResource(this, 'Resource', {
+      serviceToken: provider.function.functionArn,
+      resourceType: RESOURCE_TYPE,
+      serviceTimeout: settings.serviceTimeout,
+      properties: {
+        [PROPERTY.bucketName]: bucket.bucketName,
+        [PROPERTY.ownerId]: this.ownerId,
+        [PROPERTY.purgeOnDelete]: String(settings.purgeOnDelete),
+        [PROPERTY.fenceWrites]: String(settings.fenceWrites),
+        [PROPERTY.bypassGovernanceRetention]: String(settings.bypassGovernanceRetention),
+      },
+    });
+  }
+
+  /**
+   * Makes CloudFormation delete the custom resource (and so run the purge)
+   * before everything the handler needs while it purges: its self-invoke
+   * permission, its bucket permissions and the bucket's policy.
+   */
+  private orderDeletion(provider: VersionPurgerProvider, bucket: s3.IBucket, cfnBucket: s3.CfnBucket | undefined): void {
+    this.customResource.node.addDependency(provider.selfInvokePolicy);
+    if (this.purgeOnDeleteIamPolicy) this.customResource.node.addDependency(this.purgeOnDeleteIamPolicy);
+    if (cfnBucket) {
+      // A bucket policy added after this construct (addToResourcePolicy) must
+      // also outlive the purge, or its deletion would drop the write fence.
+      Aspects.of(this).add(new DependOnBucketPolicy(this, bucket));
+      this.node.addValidation({ validate: () => deletionPolicyErrors(cfnBucket) });
+    }
   }
 
   /** Refuses a second purger with `purgeOnDelete` for the same bucket. */
@@ -426,6 +514,16 @@ export class VersionPurger extends Construct {
     });
     return policy;
   }
+}
+
+/** The teardown settings of one purger, defaults filled in. */
+interface TeardownSettings {
+  readonly purgeOnDelete: boolean;
+  readonly fenceWrites: boolean;
+  readonly bypassGovernanceRetention: boolean;
+  readonly serviceTimeout: Duration;
+  /** The bucket's CfnBucket, checked; undefined without `purgeOnDelete`. */
+  readonly cfnBucket?: s3.CfnBucket;
 }
 
 /** Refuses a serviceTimeout outside CloudFormation's 1 to 3,600 seconds. */

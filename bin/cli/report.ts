@@ -46,6 +46,20 @@ export interface ResumeHint {
   readonly command: string;
 }
 
+/**
+ * Rows as indented lines whose columns line up: text columns padded on the
+ * right, columns of numbers on the left (so counts align). `gaps` are the
+ * spaces between columns (default 2).
+ */
+function alignColumns(rows: readonly string[][], gaps: readonly number[] = []): string[] {
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((row) => row[i].length))) ?? [];
+  const numeric = widths.map((_, i) => rows.every((row) => /^\d+$/.test(row[i])));
+  return rows.map((row) => {
+    const cells = row.map((cell, i) => (numeric[i] ? cell.padStart(widths[i]) : cell.padEnd(widths[i])));
+    return `    ${cells.map((cell, i) => (i === 0 ? cell : ' '.repeat(gaps[i - 1] ?? 2) + cell)).join('')}`.trimEnd();
+  });
+}
+
 /** A short human summary for the terminal or a log. */
 export function humanReport(result: PurgeResult, report?: PrefixReport, resume?: ResumeHint): string {
   const lines: string[] = [];
@@ -69,12 +83,12 @@ export function humanReport(result: PurgeResult, report?: PrefixReport, resume?:
   }
   if (report && Object.keys(report.byPrefix).length > 0) {
     lines.push('  by prefix:');
-    for (const [prefix, t] of Object.entries(report.byPrefix).sort()) {
-      lines.push(`    ${prefix || '(no prefix)'}  ${t.versions} versions (${bytes(t.bytes)}), ${t.deleteMarkers} delete markers`);
-    }
+    lines.push(...alignColumns(Object.entries(report.byPrefix).sort().map(([prefix, t]) => [
+      prefix || '(no prefix)', String(t.versions), `versions (${bytes(t.bytes)}),`, `${t.deleteMarkers} delete markers`,
+    ]), [2, 1, 1]));
     if (result.dryRun && report.sample.length > 0) {
       lines.push('  sample:');
-      for (const s of report.sample) lines.push(`    ${s.key}  ${s.versionId}${s.isDeleteMarker ? '  (delete marker)' : ''}`);
+      lines.push(...alignColumns(report.sample.map((s) => [s.key, s.versionId, s.isDeleteMarker ? '(delete marker)' : ''])));
     }
   }
   if (result.capReached) lines.push(`  stopped at the --max-deletions cap; the next run continues.`);

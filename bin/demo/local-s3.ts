@@ -28,7 +28,7 @@ export async function freePort(): Promise<number> {
   });
 }
 
-function motoAvailable(): boolean {
+export function motoAvailable(): boolean {
   return spawnSync('moto_server', ['--help'], { stdio: 'ignore' }).status === 0;
 }
 

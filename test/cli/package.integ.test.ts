@@ -86,6 +86,13 @@ describe('the installed package with its CDK peers', () => {
     expect(readFileSync(join(installed, 'LICENSE'), 'utf8')).toMatch(/Apache License\s+Version 2\.0, January 2004/);
   });
 
+  test('ships the jsii assembly that Construct Hub and the other CDK languages read', () => {
+    expect(shipped).toContain('.jsii');
+    const assembly = JSON.parse(readFileSync(join(installed, '.jsii'), 'utf8')) as { name: string; version: string; types: object; bundled: object };
+    expect(assembly).toMatchObject({ name: PACKAGE.name, version: PACKAGE.version, bundled: { picomatch: expect.any(String) } });
+    expect(Object.keys(assembly.types)).toContain(`${PACKAGE.name}.VersionPurger`);
+  });
+
   test('every JavaScript file it ships loads, with only the CDK peers added', () => {
     const js = shipped.filter((f) => f.endsWith('.js'));
     const check = `for (const f of ${JSON.stringify(js)}) require(require('path').join(${JSON.stringify(installed)}, f));`;

@@ -11,10 +11,12 @@ import { RemovalPolicy, type Stack } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { LocalCloudFormationApi } from '../../bin/demo/local-cloudformation';
-import { FENCE_STATEMENT_SID, VersionPurger, type VersionPurgerProps } from '../../lib';
+import { VersionPurger, type VersionPurgerProps } from '../../lib';
 import { type BundledHandler, FUNCTION_NAME, LocalLambda, ResponseServer, synthesizeExample } from '../support/lifecycle';
 import { deleteMarker, fill, type ListedEntry, listAll, put, testClient } from '../support/s3';
 import { StackPlayer, synthTemplate, type TemplateJson } from '../support/stack-player';
+
+const { FENCE_STATEMENT_SID } = VersionPurger;
 
 const responses = new ResponseServer();
 const cloudFormation = new LocalCloudFormationApi();

@@ -16,7 +16,7 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { FENCE_STATEMENT_SID, PURGE_TAG_KEY } from '../../lib';
+import { VersionPurger } from '../../lib';
 import {
   type BundledHandler,
   EventFactory,
@@ -29,6 +29,8 @@ import {
 } from '../support/lifecycle';
 import { LocalCloudFormationApi } from '../../bin/demo/local-cloudformation';
 import { createBucket, deleteMarker, fill, type ListedEntry, listAll, put, testClient, testEndpoint, uniqueBucketName } from '../support/s3';
+
+const { FENCE_STATEMENT_SID, PURGE_TAG_KEY } = VersionPurger;
 
 const responses = new ResponseServer();
 /** Plays CloudFormation's read API: every Delete's stack is being deleted. */

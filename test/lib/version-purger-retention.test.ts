@@ -2,14 +2,10 @@ import { App, CfnParameter, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import {
-  DEFAULT_MAX_DELETIONS_PER_RUN,
-  PURGE_TAG_KEY,
-  type RetentionOptions,
-  VersionPurger,
-  VersionPurgerValidationError,
-} from '../../lib';
+import { RetentionMetric, type RetentionOptions, VersionPurger, VersionPurgerValidationError } from '../../lib';
 import { configuredRuns, policyDocuments, policyNamed, READ_OWN_STACK } from '../support/template';
+
+const { DEFAULT_MAX_DELETIONS_PER_RUN, PURGE_TAG_KEY } = VersionPurger;
 
 const SIX_HOURS = events.Schedule.rate(Duration.hours(6));
 
@@ -292,14 +288,14 @@ describe('VersionPurger retention failures are visible', () => {
     const purger = new VersionPurger(stack, 'Purger', { bucket, retention: { schedule: SIX_HOURS, keepNoncurrentVersions: 3 } });
 
     // WHEN
-    const metric = purger.metricRetention('BytesDeleted', { statistic: 'Maximum' });
+    const metric = purger.metricRetention(RetentionMetric.BYTES_DELETED, { statistic: 'Maximum' });
 
     // THEN
     expect(metric.namespace).toBe('VersionPurger');
     expect(metric.metricName).toBe('BytesDeleted');
     expect(metric.statistic).toBe('Maximum');
     expect(stack.resolve(metric.dimensions)).toEqual({ BucketName: { Ref: logicalIdOf(stack, bucket) } });
-    expect(() => new VersionPurger(stack, 'Plain', { bucket, purgeOnDelete: false }).metricRetention('DeleteErrors')).toThrow(
+    expect(() => new VersionPurger(stack, 'Plain', { bucket, purgeOnDelete: false }).metricRetention(RetentionMetric.DELETE_ERRORS)).toThrow(
       /needs the retention prop/,
     );
   });

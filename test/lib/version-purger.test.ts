@@ -8,9 +8,11 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { PURGE_TAG_KEY, VersionPurger, VersionPurgerValidationError } from '../../lib';
+import { VersionPurger, type VersionPurgerProps, VersionPurgerValidationError } from '../../lib';
 import { handlerAssetDir } from '../../lib/handler-asset';
 import { policyDocuments, policyNamed, READ_OWN_STACK } from '../support/template';
+
+const { PURGE_TAG_KEY } = VersionPurger;
 
 describe('VersionPurger resources', () => {
   test('creates one custom resource naming the bucket, and a Node.js 24 function with a one-month log group', () => {
@@ -319,6 +321,24 @@ describe('VersionPurger IAM', () => {
 });
 
 describe('VersionPurger synth-time validation', () => {
+  test('without a bucket, fails with a VersionPurgerValidationError saying what to pass, not a TypeError', () => {
+    // GIVEN: a caller without type checking (JavaScript, or another jsii language) leaves bucket out
+    const stack = new Stack(new App(), 'Stack');
+    const props = {} as unknown as VersionPurgerProps;
+
+    // WHEN
+    let error: unknown;
+    try {
+      new VersionPurger(stack, 'Purger', props);
+    } catch (e) {
+      error = e;
+    }
+
+    // THEN
+    expect(error).toBeInstanceOf(VersionPurgerValidationError);
+    expect((error as Error).message).toMatch(/^Stack\/Purger: bucket is required: pass the versioned bucket to empty/);
+  });
+
   test('refuses a bucket that is retained on stack deletion', () => {
     // GIVEN
     const stack = new Stack(new App(), 'Stack');
