@@ -129,6 +129,8 @@ async function deleteThroughCloudFormation(endpoint: string, bucket: string): Pr
   process.env.AWS_ENDPOINT_URL_S3 = endpoint;
   // The handler logs JSON lines for CloudWatch, one per step; the demo prints a summary instead.
   process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
+  // Its teardown metrics are one EMF line for CloudWatch too.
+  process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
   const { handler } = require(HANDLER_BUNDLE) as { handler: (event: unknown, context: unknown) => Promise<void> };
   const response = await captureCloudFormationResponse();
   // The handler purges only when CloudFormation confirms that the stack is deleting this resource:
