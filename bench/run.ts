@@ -35,9 +35,11 @@ interface Args {
   scenarios: string[];
   contenders: ContenderId[];
   out?: string;
+  oldCli?: string;
 }
 
 const CONTENDER_IDS: readonly ContenderId[] = ['engine', 'cdk', 'boto3'];
+const ALL_CONTENDER_IDS: readonly ContenderId[] = [...CONTENDER_IDS, 'old'];
 
 function commaList(value: string, previous: string[] = []): string[] {
   return [...previous, ...value.split(',').filter(Boolean)];
@@ -50,13 +52,15 @@ function parseArgs(argv: readonly string[]): Args {
     .option('--scenario <ids>', 'only these scenarios (comma-separated ids, `*` wildcards)', commaList, [])
     .option('--contenders <ids>', 'only these contenders: engine, cdk, boto3', commaList)
     .option('--out <file>', 'write the report here instead')
+    .option('--old-cli <file>', "also run an earlier build's dist/bin/cli.js (contender `old`), side by side")
     .parse([...argv], { from: 'user' });
-  const opts = program.opts<{ quick: boolean; scenario: string[]; contenders?: string[]; out?: string }>();
-  const contenders = opts.contenders ?? [...CONTENDER_IDS];
+  const opts = program.opts<{ quick: boolean; scenario: string[]; contenders?: string[]; out?: string; oldCli?: string }>();
+  const contenders = opts.contenders ?? [...CONTENDER_IDS, ...(opts.oldCli ? (['old'] as const) : [])];
   for (const id of contenders) {
-    if (!CONTENDER_IDS.includes(id as ContenderId)) program.error(`unknown contender ${id} (engine, cdk, boto3)`);
+    if (!ALL_CONTENDER_IDS.includes(id as ContenderId)) program.error(`unknown contender ${id} (engine, cdk, boto3, old)`);
+    if (id === 'old' && !opts.oldCli) program.error('contender old needs --old-cli <path to an earlier dist/bin/cli.js>');
   }
-  return { quick: opts.quick, scenarios: opts.scenario, contenders: contenders as ContenderId[], out: opts.out };
+  return { quick: opts.quick, scenarios: opts.scenario, contenders: contenders as ContenderId[], out: opts.out, oldCli: opts.oldCli };
 }
 
 function log(message: string): void {
@@ -107,7 +111,7 @@ function diffOps(after: StatsSnapshot, before: StatsSnapshot): Record<string, nu
 }
 
 async function runContender(model: ModelProcess, scenario: Scenario, contender: Contender, config: ModelConfig, logDir: string): Promise<Row> {
-  const shape = contender.id === 'engine' ? scenario.engine : scenario.baseline;
+  const shape = contender.id === 'engine' || contender.id === 'old' ? scenario.engine : scenario.baseline;
   const bucket = `bench-${contender.id}-${scenario.id}`.toLowerCase();
   const seeded = await model.seed({ bucket, ...shape, ...(contender.seedExtras ?? {}) });
   // Re-applying the settings refills every partition's token bucket, so each contender starts alike.
@@ -320,9 +324,9 @@ async function main(): Promise<void> {
   const all = args.quick ? QUICK : FULL;
   const scenarios = selectScenarios(all, args.scenarios);
   const boto3 = boto3Version();
-  const chosen = contenders(ROOT).filter((c) => args.contenders.includes(c.id) && (c.id !== 'boto3' || boto3 !== undefined));
+  const chosen = contenders(ROOT, args.oldCli).filter((c) => args.contenders.includes(c.id) && (c.id !== 'boto3' || boto3 !== undefined));
   if (args.contenders.includes('boto3') && boto3 === undefined) log('python3 with boto3 not found: the boto3 baseline is skipped');
-  const full = !args.quick && args.scenarios.length === 0 && args.contenders.length === 3;
+  const full = !args.quick && args.scenarios.length === 0 && CONTENDER_IDS.every((id) => args.contenders.includes(id));
   const outDir = join(ROOT, 'bench/out');
   mkdirSync(outDir, { recursive: true });
   const reportPath = args.out ? resolve(args.out) : full ? join(ROOT, 'bench/RESULTS.md') : join(outDir, args.quick ? 'RESULTS-quick.md' : 'RESULTS-partial.md');
