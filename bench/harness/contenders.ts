@@ -43,13 +43,16 @@ const num = (v: unknown): number | undefined => (typeof v === 'number' && Number
 const EMPTY_POLICY = JSON.stringify({ Version: '2012-10-17', Statement: [] });
 
 /**
- * Node flags for the engine's process: BENCH_CPU_PROF_DIR=<dir> writes a V8
+ * Node flags for the engine's process, for investigations only (reports of
+ * such runs are not reference numbers): BENCH_CPU_PROF_DIR=<dir> writes a V8
  * CPU profile of every engine run there (summarise it with
- * `node dist/bench/profile-shares.js <file>`).
+ * `node dist/bench/profile-shares.js <file>`); BENCH_NODE_FLAGS adds flags
+ * (space-separated), e.g. `--max-old-space-size=128`.
  */
 function profileFlags(): string[] {
   const dir = process.env.BENCH_CPU_PROF_DIR;
-  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
+  const extra = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  return [...extra, ...(dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [])];
 }
 
 /** Our CLI (this build's, or an earlier build's bundle for a side-by-side run). */

@@ -1,5 +1,6 @@
+import { StringDecoder } from 'node:string_decoder';
 import type { ListObjectVersionsCommand } from '@aws-sdk/client-s3';
-import { scanListVersions, type ScannedPage } from './list-versions-scanner';
+import { ListVersionsScan, type ScannedPage } from './list-versions-scanner';
 
 // The SDK's middleware types live in @smithy/types, which is not a dependency of ours.
 type Handler = (args: any) => Promise<any>;
@@ -33,8 +34,7 @@ export function readLeanly(command: ListObjectVersionsCommand): LeanListSlot {
       const result = await next(args);
       const response = result.response as RawResponse;
       if (response.statusCode !== 200 || response.body === undefined) return result;
-      const bytes = await collect(response.body);
-      const page = scanOrGiveUp(bytes);
+      const { page, bytes } = await scanBody(response.body);
       response.body = page ? EMPTY : bytes;
       slot.page = page;
       return result;
@@ -44,18 +44,40 @@ export function readLeanly(command: ListObjectVersionsCommand): LeanListSlot {
   return slot;
 }
 
-function scanOrGiveUp(bytes: Buffer): ScannedPage | undefined {
-  try {
-    return scanListVersions(bytes.toString('utf8'));
-  } catch {
-    return undefined;
+/**
+ * Scans the body chunk by chunk as it arrives (see ListVersionsScan for why).
+ * The chunks are kept, outside the heap, until the page is read: if the
+ * scanner declines or rejects the document, the SDK gets the bytes whole.
+ */
+async function scanBody(body: unknown): Promise<{ page: ScannedPage | undefined; bytes: Uint8Array }> {
+  const chunks: Buffer[] = [];
+  const decoder = new StringDecoder('utf8');
+  const scan = new ListVersionsScan();
+  let broken = false;
+  const feed = (text: string, final: boolean) => {
+    if (broken) return;
+    try {
+      scan.push(text, final);
+    } catch {
+      broken = true;
+    }
+  };
+  for await (const chunk of asChunks(body)) {
+    chunks.push(chunk);
+    feed(decoder.write(chunk), false);
   }
+  feed(decoder.end(), true);
+  let page: ScannedPage | undefined;
+  try {
+    page = broken ? undefined : scan.result();
+  } catch {
+    page = undefined;
+  }
+  return { page, bytes: page ? EMPTY : Buffer.concat(chunks) };
 }
 
-async function collect(body: unknown): Promise<Buffer> {
-  if (body instanceof Uint8Array) return Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-  if (typeof body === 'string') return Buffer.from(body, 'utf8');
-  const chunks: Buffer[] = [];
-  for await (const chunk of body as AsyncIterable<Buffer | string>) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
-  return Buffer.concat(chunks);
+async function* asChunks(body: unknown): AsyncIterable<Buffer> {
+  if (typeof body === 'string') yield Buffer.from(body, 'utf8');
+  else if (body instanceof Uint8Array) yield Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  else for await (const chunk of body as AsyncIterable<Buffer | string>) yield typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
 }

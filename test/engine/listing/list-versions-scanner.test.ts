@@ -8,7 +8,7 @@
 import { Readable } from 'node:stream';
 import { ListObjectVersionsCommand, S3Client, type ListObjectVersionsCommandOutput } from '@aws-sdk/client-s3';
 import fc from 'fast-check';
-import { scanListVersions } from '../../../lambda/engine/listing/list-versions-scanner';
+import { ListVersionsScan, scanListVersions } from '../../../lambda/engine/listing/list-versions-scanner';
 import { readLeanly } from '../../../lambda/engine/listing/lean-list-middleware';
 import { listVersionPage, mergePageEntries } from '../../../lambda/engine/listing/version-listing';
 
@@ -41,6 +41,7 @@ function writeChar(ch: string, style: Style): string {
   const mustEscape = code < 0x20 && ch !== '\t' && ch !== '\n';
   // A raw CR would be normalised to LF by any XML reader; the SDK keeps only 16 bits of an astral reference.
   if (style === 'named' && NAMED[ch]) return NAMED[ch];
+  if (style === 'cdata' && ch === '\n') return '\r\n'; // read as one LF
   if ((style === 'dec' || mustEscape || ch === '\r') && code <= 0xffff) return `&#${code};`;
   if (style === 'hex' && code <= 0xffff) return `&#x${code.toString(16)};`;
   if (ch === '&' || ch === '<') return NAMED[ch];
@@ -83,7 +84,7 @@ const entryArb = fc.record({
   isLatest: fc.boolean(),
   lastModified: dateArb,
   size: fc.nat({ max: 5 * 2 ** 40 }),
-  ws: fc.constantFrom('', '\n  ', '\n'),
+  ws: fc.constantFrom('', '\n  ', '\n', '\r\n', '\r'),
 });
 const pageArb = fc.record({
   url: fc.boolean(),
@@ -192,6 +193,27 @@ describe('scanListVersions', () => {
         }
       }),
       { numRuns: 100 },
+    );
+  });
+
+  it('reads a page cut into random pieces, as the socket delivers it, exactly as it reads it whole', () => {
+    fc.assert(
+      fc.property(pageArb, fc.array(fc.nat(), { maxLength: 12 }), (spec, cuts) => {
+        // GIVEN a random page and random places to cut it (inside tags, entities, CDATA, CR LF pairs)
+        const { xml } = writePage(spec);
+        const at = [...new Set(cuts.map((c) => c % (xml.length + 1)))].sort((a, b) => a - b);
+        // WHEN it is pushed piece by piece
+        const scan = new ListVersionsScan();
+        let from = 0;
+        for (const cut of at) {
+          scan.push(xml.slice(from, cut), false);
+          from = cut;
+        }
+        scan.push(xml.slice(from), true);
+        // THEN the result is the whole document's
+        expect(scan.result()).toEqual(scanListVersions(xml));
+      }),
+      { numRuns: 300 },
     );
   });
 
