@@ -23,7 +23,7 @@ interface Profile {
 /** Parts of the purge, tried in order on each frame from the innermost outwards. */
 const PARTS: ReadonlyArray<readonly [string, RegExp]> = [
   ['Garbage collection', /^\(garbage collector\)$/],
-  ['Lean list parser (this project)', /scanListVersions|scanDocument|startTag|endTag|textUntil|storeField|indexAfter|closeEntry|decodeXmlText|scanOrGiveUp|fromScan/],
+  ['Lean list parser (this project)', /scanListVersions|scanDocument|startTag|endTag|textUntil|storeField|indexAfter|closeEntry|decodeXmlText|scanOrGiveUp|fromScan|scanBody|ListVersionsScan|^step$|^push$/],
   ['ListObjectVersions XML parsing (SDK)', /parseXML|XMLParser|parseXml|xml-builder|fast-xml-parser|readTag|readText|OrderedObjParser|buildAttributesMap|parseToOrderedJsObj/i],
   ['Mapping onto SDK types (schema, values, dates)', /XmlShapeDeserializer|readSchema|deserializeResponse|NormalizedSchema|parseRfc3339|parseRfc7231|dateTime|expectNonNull|strictParse|readMember|readStruct|readValue|deserializer|de_/],
   ['Building the DeleteObjects body', /XmlNode|XmlText|XmlShapeSerializer|serializeRequest|writeStruct|writeList|escapeElement|escapeAttribute|deleteObjectsBody|buildDeleteBody/],

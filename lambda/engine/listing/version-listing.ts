@@ -59,6 +59,11 @@ export function mergePageEntries(output: ListObjectVersionsCommandOutput): Versi
     lastModified: m.LastModified ?? new Date(0),
     size: 0,
   }));
+  return mergeInListingOrder(versions, markers);
+}
+
+/** Merges two lists that are each in listing order (see {@link mergePageEntries}). */
+function mergeInListingOrder(versions: VersionEntry[], markers: VersionEntry[]): VersionEntry[] {
   if (markers.length === 0) return versions;
   if (versions.length === 0) return markers;
   const merged: VersionEntry[] = [];
@@ -92,11 +97,21 @@ function decodeKey(value: string): string {
   return value.indexOf('%') < 0 && value.indexOf('+') < 0 ? value : decodeUrl(value);
 }
 
+/**
+ * The scanner keeps the XML's order. S3 interleaves versions and delete markers
+ * newest first, but moto lists a key's versions before its markers, so the two
+ * kinds are merged by the same rule as the SDK's arrays: one order whatever
+ * the store, and on S3 the same as the document's.
+ */
 function fromScan(page: ScannedPage): ListedPage {
-  if (page.encodingType !== 'url') return page;
-  for (const entry of page.entries) (entry as { key: string }).key = decodeKey(entry.key);
+  if (page.encodingType === 'url') for (const entry of page.entries) (entry as { key: string }).key = decodeKey(entry.key);
   const next = page.nextKeyMarker;
-  return { ...page, nextKeyMarker: next === undefined ? undefined : decodeKey(next) };
+  const markers = page.entries.filter((e) => e.isDeleteMarker);
+  return {
+    ...page,
+    entries: markers.length === 0 ? page.entries : mergeInListingOrder(page.entries.filter((e) => !e.isDeleteMarker), markers),
+    nextKeyMarker: next === undefined || page.encodingType !== 'url' ? next : decodeKey(next),
+  };
 }
 
 function fromSdk(output: ListObjectVersionsCommandOutput): ListedPage {
