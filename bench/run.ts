@@ -23,6 +23,7 @@ import { boto3Version, contenders, type Contender } from './harness/contenders';
 import { measureProcess } from './harness/measure';
 import { ModelProcess } from './harness/model-process';
 import { count, detailsTable, f0, f1, f2, ratioText, cdkRow, resultsTable, scenarioTable, stormTable, type MachineFacts, type Row } from './harness/report';
+import { isSweepCell, sweepScenarios, sweepSection } from './harness/sweep';
 import { FULL, QUICK, modelFlags, partitionLoads, selectScenarios, versionsOf, type ContenderId, type Scenario } from './harness/scenarios';
 
 const ROOT = resolve(__dirname, '..', '..');
@@ -35,9 +36,12 @@ interface Args {
   scenarios: string[];
   contenders: ContenderId[];
   out?: string;
+  oldCli?: string;
+  sweepSeconds: number;
 }
 
 const CONTENDER_IDS: readonly ContenderId[] = ['engine', 'cdk', 'boto3'];
+const ALL_CONTENDER_IDS: readonly ContenderId[] = [...CONTENDER_IDS, 'old'];
 
 function commaList(value: string, previous: string[] = []): string[] {
   return [...previous, ...value.split(',').filter(Boolean)];
@@ -50,13 +54,16 @@ function parseArgs(argv: readonly string[]): Args {
     .option('--scenario <ids>', 'only these scenarios (comma-separated ids, `*` wildcards)', commaList, [])
     .option('--contenders <ids>', 'only these contenders: engine, cdk, boto3', commaList)
     .option('--out <file>', 'write the report here instead')
+    .option('--sweep-seconds <s>', 'size of each rate-controller sweep cell, in seconds at its rate (default 20; 3 with --quick)')
+    .option('--old-cli <file>', "also run an earlier build's dist/bin/cli.js (contender `old`), side by side")
     .parse([...argv], { from: 'user' });
-  const opts = program.opts<{ quick: boolean; scenario: string[]; contenders?: string[]; out?: string }>();
-  const contenders = opts.contenders ?? [...CONTENDER_IDS];
+  const opts = program.opts<{ quick: boolean; scenario: string[]; contenders?: string[]; out?: string; oldCli?: string; sweepSeconds?: string }>();
+  const contenders = opts.contenders ?? [...CONTENDER_IDS, ...(opts.oldCli ? (['old'] as const) : [])];
   for (const id of contenders) {
-    if (!CONTENDER_IDS.includes(id as ContenderId)) program.error(`unknown contender ${id} (engine, cdk, boto3)`);
+    if (!ALL_CONTENDER_IDS.includes(id as ContenderId)) program.error(`unknown contender ${id} (engine, cdk, boto3, old)`);
+    if (id === 'old' && !opts.oldCli) program.error('contender old needs --old-cli <path to an earlier dist/bin/cli.js>');
   }
-  return { quick: opts.quick, scenarios: opts.scenario, contenders: contenders as ContenderId[], out: opts.out };
+  return { quick: opts.quick, scenarios: opts.scenario, contenders: contenders as ContenderId[], out: opts.out, oldCli: opts.oldCli, sweepSeconds: Number(opts.sweepSeconds ?? (opts.quick ? 3 : 20)) };
 }
 
 function log(message: string): void {
@@ -107,7 +114,7 @@ function diffOps(after: StatsSnapshot, before: StatsSnapshot): Record<string, nu
 }
 
 async function runContender(model: ModelProcess, scenario: Scenario, contender: Contender, config: ModelConfig, logDir: string): Promise<Row> {
-  const shape = contender.id === 'engine' ? scenario.engine : scenario.baseline;
+  const shape = contender.id === 'engine' || contender.id === 'old' ? scenario.engine : scenario.baseline;
   const bucket = `bench-${contender.id}-${scenario.id}`.toLowerCase();
   const seeded = await model.seed({ bucket, ...shape, ...(contender.seedExtras ?? {}) });
   // Re-applying the settings refills every partition's token bucket, so each contender starts alike.
@@ -317,12 +324,13 @@ function renderReport(all: readonly Scenario[], scenarios: readonly Scenario[], 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   const args = parseArgs(argv);
-  const all = args.quick ? QUICK : FULL;
+  // The sweep's cells run after the scenarios; `--scenario 'sweep-*'` runs only them.
+  const all = [...(args.quick ? QUICK : FULL), ...sweepScenarios(args.sweepSeconds)];
   const scenarios = selectScenarios(all, args.scenarios);
   const boto3 = boto3Version();
-  const chosen = contenders(ROOT).filter((c) => args.contenders.includes(c.id) && (c.id !== 'boto3' || boto3 !== undefined));
+  const chosen = contenders(ROOT, args.oldCli).filter((c) => args.contenders.includes(c.id) && (c.id !== 'boto3' || boto3 !== undefined));
   if (args.contenders.includes('boto3') && boto3 === undefined) log('python3 with boto3 not found: the boto3 baseline is skipped');
-  const full = !args.quick && args.scenarios.length === 0 && args.contenders.length === 3;
+  const full = !args.quick && args.scenarios.length === 0 && CONTENDER_IDS.every((id) => args.contenders.includes(id));
   const outDir = join(ROOT, 'bench/out');
   mkdirSync(outDir, { recursive: true });
   const reportPath = args.out ? resolve(args.out) : full ? join(ROOT, 'bench/RESULTS.md') : join(outDir, args.quick ? 'RESULTS-quick.md' : 'RESULTS-partial.md');
@@ -347,7 +355,9 @@ async function main(): Promise<void> {
     if (ours && cdk) log(`${scenario.id}: engine vs aws-cdk ${ratioText(ours, rows)}`);
   }
 
-  const report = renderReport(all, scenarios, rows, { ...facts, totalMinutes: (Date.now() - started) / 60_000 }, args.quick);
+  const sweep = scenarios.filter(isSweepCell);
+  const report = renderReport(all.filter((s) => !isSweepCell(s)), scenarios.filter((s) => !isSweepCell(s)), rows.filter((r) => !r.scenario.startsWith('sweep-')), { ...facts, totalMinutes: (Date.now() - started) / 60_000 }, args.quick) +
+    (sweep.length > 0 ? `\n${sweepSection(sweep, rows)}` : '');
   writeFileSync(reportPath, report);
   const jsonPath = reportPath.replace(/\.md$/, '') + '.json';
   writeFileSync(full && !args.out ? join(ROOT, 'bench/results.json') : jsonPath, `${JSON.stringify({ facts, scenarios, rows }, null, 2)}\n`);

@@ -42,31 +42,50 @@ const num = (v: unknown): number | undefined => (typeof v === 'number' && Number
 /** A policy for the CDK handler to add its deny statement to (it logs a complaint without one). */
 const EMPTY_POLICY = JSON.stringify({ Version: '2012-10-17', Statement: [] });
 
-export function contenders(root: string): Contender[] {
+/**
+ * Node flags for the engine's process, for investigations only (reports of
+ * such runs are not reference numbers): BENCH_CPU_PROF_DIR=<dir> writes a V8
+ * CPU profile of every engine run there (summarise it with
+ * `node dist/bench/profile-shares.js <file>`); BENCH_NODE_FLAGS adds flags
+ * (space-separated), e.g. `--max-old-space-size=128`.
+ */
+function profileFlags(): string[] {
+  const dir = process.env.BENCH_CPU_PROF_DIR;
+  const extra = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  return [...extra, ...(dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [])];
+}
+
+/** Our CLI (this build's, or an earlier build's bundle for a side-by-side run). */
+function engineContender(id: ContenderId, label: string, cli: string): Contender {
+  return {
+    id,
+    label,
+    command: (endpoint, bucket) => ({
+      file: process.execPath,
+      args: [...profileFlags(), cli, 'purge', '--bucket', bucket, '--endpoint', endpoint, '--json'],
+      display: `node ${id === 'engine' ? 'dist/bin/cli.js' : cli} purge --bucket ${bucket} --endpoint ${endpoint} --json`,
+    }),
+    parse: (stdout) => {
+      const out = lastJsonLine(stdout);
+      if (!out) return {};
+      const deleted = num(out.deleted);
+      const markers = num(out.deleteMarkersDeleted);
+      return {
+        seconds: num(out.durationMs) !== undefined ? num(out.durationMs)! / 1000 : undefined,
+        reported: deleted !== undefined ? deleted + (markers ?? 0) : undefined,
+        throttledSeen: num(out.throttled),
+        passes: num(out.passes),
+        failed: num(out.failed),
+      };
+    },
+  };
+}
+
+export function contenders(root: string, oldCli?: string): Contender[] {
   const dist = join(root, 'dist');
   return [
-    {
-      id: 'engine',
-      label: 'version-purger (CLI, defaults)',
-      command: (endpoint, bucket) => ({
-        file: process.execPath,
-        args: [join(dist, 'bin/cli.js'), 'purge', '--bucket', bucket, '--endpoint', endpoint, '--json'],
-        display: `node dist/bin/cli.js purge --bucket ${bucket} --endpoint ${endpoint} --json`,
-      }),
-      parse: (stdout) => {
-        const out = lastJsonLine(stdout);
-        if (!out) return {};
-        const deleted = num(out.deleted);
-        const markers = num(out.deleteMarkersDeleted);
-        return {
-          seconds: num(out.durationMs) !== undefined ? num(out.durationMs)! / 1000 : undefined,
-          reported: deleted !== undefined ? deleted + (markers ?? 0) : undefined,
-          throttledSeen: num(out.throttled),
-          passes: num(out.passes),
-          failed: num(out.failed),
-        };
-      },
-    },
+    engineContender('engine', 'version-purger (CLI, defaults)', join(dist, 'bin/cli.js')),
+    ...(oldCli ? [engineContender('old', 'version-purger before issue 12 (--old-cli)', oldCli)] : []),
     {
       id: 'cdk',
       label: 'aws-cdk autoDeleteObjects handler',

@@ -1,7 +1,8 @@
 import type { ModelConfig } from '../s3-model/model-config';
 import type { SeedSpec } from '../s3-model/seed';
 
-export type ContenderId = 'engine' | 'cdk' | 'boto3';
+/** `old` is the engine of an earlier build (`--old-cli`), measured side by side with this one. */
+export type ContenderId = 'engine' | 'old' | 'cdk' | 'boto3';
 
 /** The shape of a seeded bucket, without its name. */
 export type Shape = Omit<SeedSpec, 'bucket' | 'tags' | 'policy'>;

@@ -1,4 +1,4 @@
-import { DeleteObjectCommand, DeleteObjectsCommand, type S3Client, type _Error as S3KeyError } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, type S3Client, type _Error as S3KeyError } from '@aws-sdk/client-s3';
 import { backoffMs, sleep } from '../s3/backoff';
 import { MAX_KEYS_PER_DELETE } from '../constants';
 import type { RateController } from './rate-controller';
@@ -6,6 +6,7 @@ import { decideRetry, faultKind, keyFaultKind, type RetryDecision } from '../s3/
 import { errorCode, errorMessage, isNoSuchBucket, isThrottle } from '../s3/s3-errors';
 import { retriedByCaller } from '../s3/s3-retries';
 import { Semaphore } from './semaphore';
+import { leanDeleteObjects } from './delete-body';
 import type { DeleteFailure, TransientFault, VersionEntry } from '../types';
 import { isXmlSafeKey } from './xml-safe';
 
@@ -123,69 +124,83 @@ export class BatchDeleter {
   }
 
   private async deleteMany(batch: readonly VersionEntry[], rate: RateController, sink: BatchSink): Promise<void> {
-    let remaining = [...batch];
-    let requestFaults = 0;
-    let keyRounds = 0;
-    let throttledAttempts = 0;
-    while (remaining.length > 0) {
-      if (this.stopped()) {
-        sink.unsent(remaining);
-        return;
-      }
-      const sentAt = await rate.acquire(remaining.length, this.options.signal);
-      if (this.stopped()) {
-        sink.unsent(remaining);
-        return;
-      }
+    const rounds: BatchRounds = { remaining: [...batch], requestFaults: 0, keyRounds: 0, throttledAttempts: 0 };
+    while (rounds.remaining.length > 0) {
+      const sentAt = await this.turnToSend(rounds.remaining, rate, sink);
+      if (sentAt === undefined) return;
       let keyErrors: S3KeyError[];
       try {
-        const out = await this.options.client.send(
-          retriedByCaller(new DeleteObjectsCommand({
-            Bucket: this.options.bucket,
-            Delete: { Quiet: true, Objects: remaining.map((e) => ({ Key: e.key, VersionId: e.versionId })) },
-            BypassGovernanceRetention: this.options.bypassGovernanceRetention || undefined,
-          })),
-        );
-        keyErrors = out.Errors ?? [];
+        keyErrors = await this.sendDeleteObjects(rounds.remaining);
       } catch (err) {
-        if (isNoSuchBucket(err)) {
-          sink.gone(remaining);
-          return;
-        }
-        if (isThrottle(err)) {
-          await this.backOffThrottled(rate, sentAt, ++throttledAttempts);
-          continue;
-        }
-        if (errorCode(err) === 'MalformedXML') {
-          for (const entry of remaining) await this.deleteOne(entry, rate, sink);
-          return;
-        }
-        const next = decideRetry(faultKind(err), ++requestFaults, { deadline: this.options.hardStopAt });
-        if (next.retry) {
-          await sleep(next.delayMs, this.options.signal);
-          continue;
-        }
-        if (next.why === 'final') this.failAll(remaining, err, sink);
-        else this.leavePending(remaining, next, 'DeleteObjects', errorCode(err), errorMessage(err), sink);
-        return;
+        if ((await this.afterRequestError(err, rounds, rate, sentAt, sink)) === 'done') return;
+        continue;
       }
-      throttledAttempts = 0;
-      const { retry, throttledKeys, lastError } = this.settle(remaining, keyErrors, sink);
-      if (throttledKeys > 0) {
-        this.noteThrottled(rate, sentAt);
-      }
-      rate.onSuccess(remaining.length - retry.length);
-      if (retry.length > 0 && lastError) {
-        // The keys to retry go together in one request; they share its attempt count.
-        const next = decideRetry(keyFaultKind(lastError.code), ++keyRounds, { deadline: this.options.hardStopAt });
-        if (!next.retry) {
-          this.leavePending(retry, next, 'DeleteObjects (per key)', lastError.code, lastError.message, sink);
-          return;
-        }
-        await sleep(next.delayMs, this.options.signal);
-      }
-      remaining = retry;
+      rounds.throttledAttempts = 0;
+      if ((await this.afterAnswer(keyErrors, rounds, rate, sentAt, sink)) === 'done') return;
     }
+  }
+
+  /** Waits for the partition's pacer; undefined (the entries reported unsent) when the run stops first. */
+  private async turnToSend(entries: readonly VersionEntry[], rate: RateController, sink: BatchSink): Promise<number | undefined> {
+    if (this.stopped()) {
+      sink.unsent(entries);
+      return undefined;
+    }
+    const sentAt = await rate.acquire(entries.length, this.options.signal);
+    if (this.stopped()) {
+      sink.unsent(entries);
+      return undefined;
+    }
+    return sentAt;
+  }
+
+  /** One DeleteObjects (body built in one pass, delete-body.ts); returns the per-key errors of its 200. */
+  private async sendDeleteObjects(entries: readonly VersionEntry[]): Promise<S3KeyError[]> {
+    const { client, bucket, bypassGovernanceRetention } = this.options;
+    const out = await client.send(retriedByCaller(leanDeleteObjects(bucket, entries, bypassGovernanceRetention)));
+    return out.Errors ?? [];
+  }
+
+  /** The whole request failed: `retry` to send the batch again, `done` once every entry is settled. */
+  private async afterRequestError(err: unknown, rounds: BatchRounds, rate: RateController, sentAt: number, sink: BatchSink): Promise<'retry' | 'done'> {
+    const remaining = rounds.remaining;
+    if (isNoSuchBucket(err)) {
+      sink.gone(remaining);
+      return 'done';
+    }
+    if (isThrottle(err)) {
+      await this.backOffThrottled(rate, sentAt, ++rounds.throttledAttempts);
+      return 'retry';
+    }
+    if (errorCode(err) === 'MalformedXML') {
+      for (const entry of remaining) await this.deleteOne(entry, rate, sink);
+      return 'done';
+    }
+    const next = decideRetry(faultKind(err), ++rounds.requestFaults, { deadline: this.options.hardStopAt });
+    if (next.retry) {
+      await sleep(next.delayMs, this.options.signal);
+      return 'retry';
+    }
+    if (next.why === 'final') this.failAll(remaining, err, sink);
+    else this.leavePending(remaining, next, 'DeleteObjects', errorCode(err), errorMessage(err), sink);
+    return 'done';
+  }
+
+  /** A 200: settles each entry; `retry` with the transiently failed keys left in `rounds`, `done` otherwise. */
+  private async afterAnswer(keyErrors: readonly S3KeyError[], rounds: BatchRounds, rate: RateController, sentAt: number, sink: BatchSink): Promise<'retry' | 'done'> {
+    const { retry, throttledKeys, lastError } = this.settle(rounds.remaining, keyErrors, sink);
+    if (throttledKeys > 0) this.noteThrottled(rate, sentAt);
+    rate.onSuccess(rounds.remaining.length - retry.length);
+    rounds.remaining = retry;
+    if (retry.length === 0 || !lastError) return 'done';
+    // The keys to retry go together in one request; they share its attempt count.
+    const next = decideRetry(keyFaultKind(lastError.code), ++rounds.keyRounds, { deadline: this.options.hardStopAt });
+    if (!next.retry) {
+      this.leavePending(retry, next, 'DeleteObjects (per key)', lastError.code, lastError.message, sink);
+      return 'done';
+    }
+    await sleep(next.delayMs, this.options.signal);
+    return 'retry';
   }
 
   /**
@@ -207,27 +222,18 @@ export class BatchDeleter {
 
   /**
    * Matches a DeleteObjects answer to the batch. Entries without an error were
-   * deleted (S3's Quiet mode lists only failures). moto leaves VersionId out of
-   * errors, so an error without one matches the first unmatched entry of its key.
+   * deleted (S3's Quiet mode lists only failures).
    */
   private settle(batch: readonly VersionEntry[], keyErrors: readonly S3KeyError[], sink: BatchSink) {
-    const failedAt = new Map<number, S3KeyError>();
-    const byKey = new Map<string, number[]>();
-    batch.forEach((e, i) => {
-      const list = byKey.get(e.key);
-      if (list) list.push(i);
-      else byKey.set(e.key, [i]);
-    });
-    for (const keyError of keyErrors) {
-      const candidates = byKey.get(keyError.Key ?? '') ?? [];
-      const index = candidates.find(
-        (i) => !failedAt.has(i) && (keyError.VersionId === undefined || batch[i].versionId === keyError.VersionId),
-      );
-      if (index !== undefined) failedAt.set(index, keyError);
-    }
     const retry: VersionEntry[] = [];
     let throttledKeys = 0;
     let lastError: { code: string; message: string } | undefined;
+    if (keyErrors.length === 0) {
+      // The usual answer: nothing failed, so nothing to match.
+      for (const entry of batch) sink.deleted(entry);
+      return { retry, throttledKeys, lastError };
+    }
+    const failedAt = matchKeyErrors(batch, keyErrors);
     batch.forEach((entry, i) => {
       const keyError = failedAt.get(i);
       if (!keyError) {
@@ -310,4 +316,34 @@ export class BatchDeleter {
     const message = errorMessage(err);
     for (const e of entries) sink.failed(e, code, message);
   }
+}
+
+/** One batch's remaining entries and attempt counts, across its rounds. */
+interface BatchRounds {
+  remaining: VersionEntry[];
+  requestFaults: number;
+  keyRounds: number;
+  throttledAttempts: number;
+}
+
+/**
+ * Which entry each per-key error is about. moto leaves VersionId out of
+ * errors, so an error without one matches the first unmatched entry of its key.
+ */
+function matchKeyErrors(batch: readonly VersionEntry[], keyErrors: readonly S3KeyError[]): Map<number, S3KeyError> {
+  const failedAt = new Map<number, S3KeyError>();
+  const byKey = new Map<string, number[]>();
+  batch.forEach((e, i) => {
+    const list = byKey.get(e.key);
+    if (list) list.push(i);
+    else byKey.set(e.key, [i]);
+  });
+  for (const keyError of keyErrors) {
+    const candidates = byKey.get(keyError.Key ?? '') ?? [];
+    const index = candidates.find(
+      (i) => !failedAt.has(i) && (keyError.VersionId === undefined || batch[i].versionId === keyError.VersionId),
+    );
+    if (index !== undefined) failedAt.set(index, keyError);
+  }
+  return failedAt;
 }

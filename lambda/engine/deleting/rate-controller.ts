@@ -34,13 +34,8 @@ export interface RateControllerOptions {
  *   batch and probes slowly past it, so it finds more room when S3 scales
  *   the partition up.
  *
- * Tuned on the S3 model (bench/RESULTS.md; the story is in bench/README.md):
- * the earlier version reserved send times at the rate of the moment a batch
- * asked, grew by half per batch and climbed straight back to the throttled
- * rate. On one prefix it overshot to 22× the limit before the first 503, then
- * cut 22 times to below the limit (27 503s, 12% of requests) and reached
- * 87–89% of it; now 95% at 100k versions and 99.6% at 1M, with under 1% of
- * requests throttled.
+ * Tuned on the S3 model; the measurements and the tuning story are in
+ * bench/README.md ("Tuning").
  */
 export class RateController {
   private rate: number;

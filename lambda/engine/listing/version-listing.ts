@@ -2,6 +2,8 @@ import { ListObjectVersionsCommand, type ListObjectVersionsCommandOutput, type S
 import { MAX_KEYS_PER_LIST } from '../constants';
 import { compareKeys } from './key-order';
 import { retriedByCaller } from '../s3/s3-retries';
+import { readLeanly } from './lean-list-middleware';
+import type { ScannedPage } from './list-versions-scanner';
 import type { VersionEntry } from '../types';
 
 /** Where a listing continues from (S3's KeyMarker / VersionIdMarker). */
@@ -57,6 +59,11 @@ export function mergePageEntries(output: ListObjectVersionsCommandOutput): Versi
     lastModified: m.LastModified ?? new Date(0),
     size: 0,
   }));
+  return mergeInListingOrder(versions, markers);
+}
+
+/** Merges two lists that are each in listing order (see {@link mergePageEntries}). */
+function mergeInListingOrder(versions: VersionEntry[], markers: VersionEntry[]): VersionEntry[] {
   if (markers.length === 0) return versions;
   if (versions.length === 0) return markers;
   const merged: VersionEntry[] = [];
@@ -77,6 +84,61 @@ function entryPrecedes(a: VersionEntry, b: VersionEntry): boolean {
   return a.lastModified.getTime() > b.lastModified.getTime();
 }
 
+/** One answer, read by the lean scanner or by the SDK, with keys and markers decoded. */
+interface ListedPage {
+  readonly entries: VersionEntry[];
+  readonly isTruncated: boolean;
+  readonly nextKeyMarker?: string;
+  readonly nextVersionIdMarker?: string;
+}
+
+/** Decodes a url-encoded key; most keys have nothing to decode. */
+function decodeKey(value: string): string {
+  return value.indexOf('%') < 0 && value.indexOf('+') < 0 ? value : decodeUrl(value);
+}
+
+/**
+ * The scanner keeps the XML's order. S3 interleaves versions and delete markers
+ * newest first, but moto lists a key's versions before its markers, so the two
+ * kinds are merged by the same rule as the SDK's arrays: one order whatever
+ * the store, and on S3 the same as the document's.
+ */
+function fromScan(page: ScannedPage): ListedPage {
+  if (page.encodingType === 'url') for (const entry of page.entries) (entry as { key: string }).key = decodeKey(entry.key);
+  const next = page.nextKeyMarker;
+  const markers = page.entries.filter((e) => e.isDeleteMarker);
+  return {
+    ...page,
+    entries: markers.length === 0 ? page.entries : mergeInListingOrder(page.entries.filter((e) => !e.isDeleteMarker), markers),
+    nextKeyMarker: next === undefined || page.encodingType !== 'url' ? next : decodeKey(next),
+  };
+}
+
+function fromSdk(output: ListObjectVersionsCommandOutput): ListedPage {
+  const next = output.NextKeyMarker;
+  return {
+    entries: mergePageEntries(output),
+    isTruncated: output.IsTruncated === true,
+    nextKeyMarker: next === undefined || output.EncodingType !== 'url' ? next : decodeUrl(next),
+    nextVersionIdMarker: output.NextVersionIdMarker,
+  };
+}
+
+/** Sends one ListObjectVersions, read by the lean scanner when the answer allows (lean-list-middleware.ts). */
+async function fetchPage(client: S3Client, bucket: string, range: KeyRange, cursor: ListCursor, abortSignal?: AbortSignal): Promise<ListedPage> {
+  const command = new ListObjectVersionsCommand({
+    Bucket: bucket,
+    Prefix: range.prefix || undefined,
+    KeyMarker: cursor.keyMarker ?? range.after,
+    VersionIdMarker: cursor.keyMarker !== undefined ? cursor.versionIdMarker : undefined,
+    MaxKeys: MAX_KEYS_PER_LIST,
+    EncodingType: 'url',
+  });
+  const lean = readLeanly(command);
+  const output = await client.send(retriedByCaller(command), { abortSignal });
+  return lean.page ? fromScan(lean.page) : fromSdk(output);
+}
+
 /** Lists one page of `range`, starting at `cursor`. */
 export async function listVersionPage(
   client: S3Client,
@@ -85,20 +147,9 @@ export async function listVersionPage(
   cursor: ListCursor,
   abortSignal?: AbortSignal,
 ): Promise<VersionPage> {
-  const keyMarker = cursor.keyMarker ?? range.after;
-  const output = await client.send(
-    retriedByCaller(new ListObjectVersionsCommand({
-      Bucket: bucket,
-      Prefix: range.prefix || undefined,
-      KeyMarker: keyMarker,
-      VersionIdMarker: cursor.keyMarker !== undefined ? cursor.versionIdMarker : undefined,
-      MaxKeys: MAX_KEYS_PER_LIST,
-      EncodingType: 'url',
-    })),
-    { abortSignal },
-  );
-  let entries = mergePageEntries(output);
-  let exhausted = output.IsTruncated !== true;
+  const page = await fetchPage(client, bucket, range, cursor, abortSignal);
+  let entries = page.entries;
+  let exhausted = !page.isTruncated;
   if (range.after !== undefined && cursor.keyMarker === undefined) {
     // S3 starts after KeyMarker; moto starts at it (and drops one entry), so
     // enforce the range's lower bound here rather than trust the server.
@@ -114,11 +165,10 @@ export async function listVersionPage(
     }
   }
   if (exhausted) return { entries, next: null };
-  const decode = output.EncodingType === 'url' ? decodeUrl : (v: string) => v;
   const last = entries[entries.length - 1];
   // NextKeyMarker is authoritative; fall back to the last entry if a store omits it.
-  const next: ListCursor = output.NextKeyMarker !== undefined
-    ? { keyMarker: decode(output.NextKeyMarker), versionIdMarker: output.NextVersionIdMarker }
+  const next: ListCursor = page.nextKeyMarker !== undefined
+    ? { keyMarker: page.nextKeyMarker, versionIdMarker: page.nextVersionIdMarker }
     : { keyMarker: last?.key, versionIdMarker: last?.versionId };
   return { entries, next };
 }
