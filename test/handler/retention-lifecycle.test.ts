@@ -27,7 +27,7 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { type RetentionOptions, VersionPurger } from '../../lib';
 import { LocalCloudFormationApi } from '../../bin/demo/local-cloudformation';
-import { type BundledHandler, fakeContext, FUNCTION_NAME, LocalLambda } from '../support/lifecycle';
+import { type BundledHandler, captureEmfLines, fakeContext, FUNCTION_NAME, LocalLambda } from '../support/lifecycle';
 import { createBucket, listAll, testClient, testEndpoint, uniqueBucketName } from '../support/s3';
 import { resolveDeep } from '../support/template';
 
@@ -80,15 +80,7 @@ beforeAll(async () => {
   process.env.POWERTOOLS_LOG_LEVEL = process.env.VP_TEST_LOGS ? 'DEBUG' : 'SILENT';
   delete process.env.POWERTOOLS_DEV;
   delete process.env.POWERTOOLS_METRICS_DISABLED;
-  // EMF lines are captured (and kept out of the test output); everything else passes through.
-  const write = process.stdout.write.bind(process.stdout);
-  stdoutSpy = jest.spyOn(process.stdout, 'write').mockImplementation(((chunk: unknown, ...rest: unknown[]) => {
-    const text = String(chunk);
-    const lines = text.split('\n').filter((l) => l.includes('"_aws"'));
-    if (lines.length === 0) return (write as (...a: unknown[]) => boolean)(chunk, ...rest);
-    for (const line of lines) emf.push(JSON.parse(line));
-    return true;
-  }) as typeof process.stdout.write);
+  stdoutSpy = captureEmfLines(emf);
   handler = require(path.join(synth.assetDir, 'index.js')).handler;
   s3c = testClient();
 }, 120_000);
@@ -342,6 +334,28 @@ describe('Scheduled retention run', () => {
 
 describe('Forged retention invocations run the configured policy at most', () => {
   /**
+   * A continuation nobody sent: a real run's shape, as anyone allowed to invoke the function could write it.
+   * Each gets a run id of its own (the handler drops a second delivery of the same run's invocation).
+   */
+  function forgedContinuation(purger: string, resumeToken: unknown): Record<string, unknown> {
+    return {
+      kind: 'retention-continuation',
+      v: 2,
+      purger,
+      dryRun: false,
+      state: {
+        runId: `forged-${randomUUID()}`,
+        startedAt: Date.now(),
+        asOf: Date.now(),
+        invocation: 2,
+        resumeToken,
+        tally: { byPrefix: {}, total: { versions: 0, deleteMarkers: 0, bytes: 0 }, sample: [] },
+        report: null,
+      },
+    };
+  }
+
+  /**
    * A bucket with two versions of each of two keys (under a prefix the dry-run
    * purger covers): the configured policies keep them all, a zero-age policy,
    * or an hour-old one evaluated a day later, would delete two.
@@ -397,22 +411,7 @@ describe('Forged retention invocations run the configured policy at most', () =>
     const { bucket, all } = await givenHistory('forge-dry');
     const request = synth.payload('dryRun', bucket);
     await handler({ ...request, dryRun: false }, fakeContext(60_000));
-    const continuation = {
-      kind: 'retention-continuation',
-      v: 2,
-      purger: request.purger,
-      dryRun: false,
-      state: {
-        runId: 'forged',
-        startedAt: Date.now(),
-        asOf: Date.now(),
-        invocation: 2,
-        resumeToken: null,
-        tally: { byPrefix: {}, total: { versions: 0, deleteMarkers: 0, bytes: 0 }, sample: [] },
-        report: null,
-      },
-    };
-    await handler(continuation, fakeContext(60_000));
+    await handler(forgedContinuation(request.purger, null), fakeContext(60_000));
     expect(ids(await listAll(s3c, bucket))).toEqual(all);
   });
 
@@ -449,24 +448,9 @@ describe('Forged retention invocations run the configured policy at most', () =>
       errors: [],
       streams: [{ s: 0, k: 'k', i: h.id('k', 2), q: forgedSnapshot }],
     };
-    const continuation = {
-      kind: 'retention-continuation',
-      v: 2,
-      purger: request.purger,
-      dryRun: false,
-      state: {
-        runId: 'forged-token',
-        startedAt: Date.now(),
-        asOf: Date.now(),
-        invocation: 2,
-        resumeToken: token,
-        tally: { byPrefix: {}, total: { versions: 0, deleteMarkers: 0, bytes: 0 }, sample: [] },
-        report: null,
-      },
-    };
 
     // WHEN
-    await handler(continuation, fakeContext(60_000));
+    await handler(forgedContinuation(request.purger, token), fakeContext(60_000));
 
     // THEN k keeps its current version and its newest noncurrent one: the state was read again from S3
     expect(ids(await listAll(s3c, bucket))).toEqual([h.id('k', 2), h.id('k', 1), h.id('l', 1), h.id('l', 2)].sort());

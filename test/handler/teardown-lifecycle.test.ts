@@ -19,6 +19,7 @@ import {
 import { VersionPurger } from '../../lib';
 import {
   type BundledHandler,
+  captureEmfLines,
   EventFactory,
   fakeContext,
   FUNCTION_NAME,
@@ -58,14 +59,7 @@ beforeAll(async () => {
   process.env.POWERTOOLS_LOG_LEVEL = process.env.VP_TEST_LOGS ? 'DEBUG' : 'SILENT';
   delete process.env.POWERTOOLS_DEV;
   delete process.env.POWERTOOLS_METRICS_DISABLED;
-  // EMF lines are captured (and kept out of the test output); everything else passes through.
-  const write = process.stdout.write.bind(process.stdout);
-  stdoutSpy = jest.spyOn(process.stdout, 'write').mockImplementation(((chunk: unknown, ...rest: unknown[]) => {
-    const lines = String(chunk).split('\n').filter((l) => l.includes('"_aws"'));
-    if (lines.length === 0) return (write as (...a: unknown[]) => boolean)(chunk, ...rest);
-    for (const line of lines) emf.push(JSON.parse(line));
-    return true;
-  }) as typeof process.stdout.write);
+  stdoutSpy = captureEmfLines(emf);
   handler = require(path.join(synth.assetDir, 'index.js')).handler;
   events = new EventFactory(synth, responses, cloudFormation);
   s3 = testClient();

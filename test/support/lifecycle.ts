@@ -379,3 +379,18 @@ export class EventFactory {
     return { RequestType: 'Delete' as const, ...this.base(bucket, overrides, stackId), PhysicalResourceId: physicalId };
   }
 }
+
+/**
+ * Captures the EMF lines (CloudWatch metrics) the handler writes to stdout
+ * into `into`, and keeps them out of the test output; everything else passes
+ * through. Restore the returned spy when done.
+ */
+export function captureEmfLines(into: Array<Record<string, any>>): jest.SpyInstance {
+  const write = process.stdout.write.bind(process.stdout);
+  return jest.spyOn(process.stdout, 'write').mockImplementation(((chunk: unknown, ...rest: unknown[]) => {
+    const lines = String(chunk).split('\n').filter((l) => l.includes('"_aws"'));
+    if (lines.length === 0) return (write as (...a: unknown[]) => boolean)(chunk, ...rest);
+    for (const line of lines) into.push(JSON.parse(line));
+    return true;
+  }) as typeof process.stdout.write);
+}
