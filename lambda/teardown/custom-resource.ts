@@ -81,6 +81,25 @@ function refuseUnlessBound(
 }
 
 /**
+ * Every check a Delete slice passes before it may delete or fence, the first
+ * and each continuation alike: properties bound to the physical id,
+ * CloudFormation's confirmation, then the ownership tag. Returns the answer
+ * to give instead, or undefined to go on.
+ */
+async function refusalOf(
+  event: CfnDeleteEvent,
+  settings: TeardownSettings,
+  deps: TeardownDeps,
+  answer: (status: 'SUCCESS' | 'FAILED', reason: string) => TeardownOutcome,
+): Promise<TeardownOutcome | undefined> {
+  return (
+    refuseUnlessBound(event, settings, answer) ??
+    (await refuseUnlessDeleting(event, settings, deps, answer)) ??
+    (await refuseUnlessOwned(settings, deps, answer))
+  );
+}
+
+/**
  * Decides whether CloudFormation itself is deleting this resource now (see
  * {@link checkStackDeletion}). Returns the answer to give instead, or
  * undefined to go on. Deletes nothing and fences nothing.
@@ -213,10 +232,7 @@ async function onDelete(event: CfnDeleteEvent, deps: TeardownDeps, timing: Teard
     deps.logger.info('purgeOnDelete is false; leaving the bucket as it is', { bucket });
     return answer('SUCCESS', `purgeOnDelete is false; bucket ${bucket} was left as it is.`);
   }
-  const refusal =
-    refuseUnlessBound(event, settings, answer) ??
-    (await refuseUnlessDeleting(event, settings, deps, answer)) ??
-    (await refuseUnlessOwned(settings, deps, answer));
+  const refusal = await refusalOf(event, settings, deps, answer);
   if (refusal) return refusal;
   let fenced = false;
   if (settings.fenceWrites) {
@@ -244,10 +260,7 @@ async function onContinuation(
   // A continuation's state is where to resume, never a permission to delete:
   // every slice checks again, as the first one did.
   if (!settings.purgeOnDelete) return answer('SUCCESS', `purgeOnDelete is false; bucket ${settings.bucket} was left as it is.`);
-  const refusal =
-    refuseUnlessBound(event, settings, answer) ??
-    (await refuseUnlessDeleting(event, settings, deps, answer)) ??
-    (await refuseUnlessOwned(settings, deps, answer));
+  const refusal = await refusalOf(event, settings, deps, answer);
   if (refusal) return refusal;
   return purgeSlice(event, settings, state, deps, timing);
 }
