@@ -1,4 +1,4 @@
-import { ArnFormat, Aws, Duration, Fn, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Aws, type CfnResource, Duration, Fn, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -227,14 +227,7 @@ export class VersionPurgerProvider extends Construct {
         'X-Ray tracing is off: every step is one invocation of the provider function, whose logs and the execution ' +
         'history (per-range counts) already show where time goes; tracing would add cost and wildcard IAM actions.',
     });
-    const role = this.stateMachine.role.node.tryFindChild('DefaultPolicy') ?? this.stateMachine.role;
-    Validations.of(role).acknowledge({
-      id: 'AwsSolutions-IAM5',
-      reason:
-        'Step Functions needs log-delivery actions on "*" (CloudWatch Logs has no resource-level permissions for them), ' +
-        'its Distributed Map needs DescribeExecution and StopExecution on its own child executions (execution:<name>:*), ' +
-        'and LambdaInvoke grants the provider function and its versions (<function arn>:*).',
-    });
+    this.acknowledgeWorkflowWildcards(stack);
   }
 
   /**
@@ -297,6 +290,28 @@ export class VersionPurgerProvider extends Construct {
     });
     this.failureHandling = { deadLetterQueue, deadLetterAlarm, workflowAlarm };
     return this.failureHandling;
+  }
+
+  /**
+   * The wildcards Step Functions itself needs, acknowledged for cdk-nag one
+   * by one: log delivery (no resource-level permissions exist), the
+   * Distributed Map's own child executions, and the provider function's
+   * versions (LambdaInvoke grants `<function arn>:*`).
+   */
+  private acknowledgeWorkflowWildcards(stack: Stack): void {
+    const logicalId = (c: IConstruct) => stack.resolve((c.node.defaultChild as CfnResource).logicalId) as string;
+    const machine = logicalId(this.stateMachine);
+    const executions = `arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${machine}"}]}]}`;
+    const reasons: Record<string, string> = {
+      '*': 'Step Functions delivers its execution logs through CloudWatch Logs log-delivery actions, which have no resource-level permissions.',
+      [`<${logicalId(this.function)}.Arn>:*`]: 'LambdaInvoke grants the provider function and its versions; the workflow invokes nothing else.',
+      [`${executions}:*`]: 'The Distributed Map describes and stops its own child executions (the execution ARNs of this state machine only).',
+      [`${executions}/TeardownRanges:*`]: 'The teardown Distributed Map may redrive its own map runs only.',
+      [`${executions}/RetentionRanges:*`]: 'The retention Distributed Map may redrive its own map runs only.',
+    };
+    for (const [resource, reason] of Object.entries(reasons)) {
+      Validations.of(this.stateMachine).acknowledge({ id: `AwsSolutions-IAM5[Resource::${resource}]`, reason });
+    }
   }
 
   /** Throws when `requested` asks for settings other than the function has. */
