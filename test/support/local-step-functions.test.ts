@@ -354,6 +354,25 @@ describe('StartExecution', () => {
     expect(calls.filter((c) => c.step === 'plan')).toHaveLength(1);
   });
 
+  test('an SDK client without an endpoint reaches it through AWS_ENDPOINT_URL_SFN, as the handler does', async () => {
+    // GIVEN
+    const arn = harness.createStateMachine({ name: 'Env', definition: workflow() });
+    const saved = process.env.AWS_ENDPOINT_URL_SFN;
+    process.env.AWS_ENDPOINT_URL_SFN = harness.endpoint;
+    const plain = new SFNClient({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+    try {
+      // WHEN
+      const started = await plain.send(new StartExecutionCommand({ stateMachineArn: arn, input: '{"ranges":[]}' }));
+
+      // THEN
+      expect(harness.executions.map((e) => e.executionArn)).toEqual([started.executionArn]);
+    } finally {
+      plain.destroy();
+      if (saved === undefined) delete process.env.AWS_ENDPOINT_URL_SFN;
+      else process.env.AWS_ENDPOINT_URL_SFN = saved;
+    }
+  });
+
   test('refuses an unknown state machine and invalid names, as AWS does', async () => {
     const arn = harness.createStateMachine({ name: 'Names', definition: workflow() });
     await expect(
