@@ -397,6 +397,21 @@ describe('definitions the harness refuses or adapts', () => {
     expect(() => harness.createStateMachine({ name: 'S', definition: sqs })).toThrow(/Lambda tasks only/);
   });
 
+  test('ResultPath "$" replaces the state with the result, as in AWS (aws-local-stepfunctions alone writes a field named "$")', async () => {
+    // GIVEN
+    const definition: AslDefinition = {
+      StartAt: 'Echo',
+      States: { Echo: { Type: 'Task', Resource: FN, Parameters: { step: 'echo', 'n.$': '$.n' }, ResultPath: '$', End: true } },
+    };
+    const arn = harness.createStateMachine({ name: 'ResultPath', definition });
+
+    // WHEN
+    const execution = await harness.waitFor(harness.startExecution({ stateMachineArn: arn, input: '{"n":1,"dropped":true}' }).executionArn);
+
+    // THEN
+    expect(JSON.parse(execution.output!)).toEqual({ echo: { step: 'echo', n: 1 } });
+  });
+
   test('the lambda:invoke integration: the function gets Payload, the state gets the Lambda response around the result', async () => {
     // GIVEN
     const definition: AslDefinition = {

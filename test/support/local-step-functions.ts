@@ -32,6 +32,8 @@
  * - Lambda sandboxes. Each concurrent invocation gets a sandbox of its own (a fresh module instance
  *   of the bundle, from `loadHandler`), reused warm for later invocations, as Lambda does; module
  *   state is never shared between invocations running at the same time.
+ * - `ResultPath: "$"`. aws-local-stepfunctions 3.0.0 stores the result in a field named "$" instead of
+ *   replacing the state with it; the harness removes `ResultPath: "$"` (the default, same meaning).
  * - Task timeout. aws-local-stepfunctions gives a Task without `TimeoutSeconds` 60 s; Step Functions
  *   gives it 99,999,999 s. The harness sets 3,600 s on such Tasks (a Lambda runs 900 s at most),
  *   so only the Lambda time budget limits a slice, as in AWS.
@@ -264,13 +266,21 @@ export function lambdaTasks(definition: AslDefinition): LambdaTask[] {
   return tasks;
 }
 
-/** A deep copy of the definition with the harness's Task timeout on Tasks that have none (see the file comment). */
-function withTaskTimeouts(definition: AslDefinition): AslDefinition {
+/**
+ * A deep copy of the definition that aws-local-stepfunctions runs as Step Functions would:
+ * - the harness's Task timeout on Tasks that have none (see the file comment);
+ * - `ResultPath: "$"` (on a state or a Catch) removed: aws-local-stepfunctions 3.0.0 writes the result
+ *   to a field named "$" of the input instead of replacing the input with it, as AWS does for "$"
+ *   (and for an absent ResultPath, whose default is "$": removing it is exact).
+ */
+function forInterpreter(definition: AslDefinition): AslDefinition {
   const copy = JSON.parse(JSON.stringify(definition)) as AslDefinition;
   for (const { state } of allStates(copy)) {
     if (state.Type === 'Task' && state.TimeoutSeconds === undefined && state.TimeoutSecondsPath === undefined) {
       state.TimeoutSeconds = DEFAULT_TASK_TIMEOUT_SECONDS;
     }
+    if (state.ResultPath === '$') delete state.ResultPath;
+    for (const catcher of state.Catch ?? []) if (catcher.ResultPath === '$') delete catcher.ResultPath;
   }
   return copy;
 }
@@ -503,7 +513,7 @@ export class LocalStepFunctions {
   createStateMachine(machine: { name: string; definition: AslDefinition; functionTimeoutsMs?: Record<string, number> }): string {
     const arn = `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:${machine.name}`;
     const tasks = new Map(lambdaTasks(machine.definition).map((t) => [t.stateName, t]));
-    const definition = withTaskTimeouts(machine.definition);
+    const definition = forInterpreter(machine.definition);
     // Validate now (asl-validator, inside the interpreter), so that a broken definition fails the test at once.
     new StateMachine(definition as never, { validationOptions: { checkArn: true, checkPaths: true } });
     this.machines.set(arn, { arn, name: machine.name, definition, tasks, functionTimeoutsMs: machine.functionTimeoutsMs ?? {} });
