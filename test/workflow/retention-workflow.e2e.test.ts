@@ -1,0 +1,93 @@
+/**
+ * Retention end to end on the workflow: the purger's EventBridge rule input (read from the
+ * SYNTHESIZED template) starts the SYNTHESIZED state machine on the local Step Functions, every
+ * Lambda task bound to the BUNDLED handler, against moto, the configured run read from the local
+ * CloudFormation API. The final state is checked with an independent listing.
+ */
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { VersionPurger } from '../../lib';
+import { type RetentionRangeResult, STATE } from '../../lambda/workflow/contract';
+import { mapRuns } from '../support/local-step-functions';
+import { createBucket, fill, type ListedEntry, listAll, uniqueBucketName } from '../support/s3';
+import { logicalIdOf, synthesizeWorkflowStack, WorkflowWorld } from '../support/workflow-world';
+
+/** The run's cap: less than what the four prefixes hold, and not a multiple of their count. */
+const CAP = 25;
+const PREFIXES = ['a/', 'b/', 'c/', 'd/'];
+
+let world: WorkflowWorld;
+let purger: string;
+
+beforeAll(async () => {
+  const stack = synthesizeWorkflowStack((s) => {
+    const bucket = new s3.Bucket(s, 'Data', { versioned: true, removalPolicy: RemovalPolicy.DESTROY });
+    new VersionPurger(s, 'Capped', {
+      bucket,
+      retention: { schedule: events.Schedule.rate(Duration.hours(6)), keepNoncurrentVersions: 0, prefixes: PREFIXES, maxDeletionsPerRun: CAP },
+    });
+  });
+  world = new WorkflowWorld(stack);
+  await world.start();
+  purger = logicalIdOf(stack.template, 'Custom::VersionPurger');
+}, 120_000);
+
+afterAll(async () => {
+  await world?.stop();
+});
+
+afterEach(async () => {
+  await world.sfn.idle();
+  expect(world.sfn.overruns).toEqual([]);
+});
+
+const id = (e: ListedEntry) => `${e.key}@${e.versionId}`;
+
+describe('retention on the workflow', () => {
+  test('a run over several key ranges stops exactly at maxDeletionsPerRun, deleting only noncurrent versions under the prefixes', async () => {
+    // GIVEN 3 prefixes of 5 keys and one of 1 key, 3 versions each: 32 noncurrent versions, more than the cap,
+    // unevenly spread, so that the first round's quotas leave some of the cap for a second round; and a key outside them
+    const bucket = await createBucket(world.s3, uniqueBucketName('wf-cap'));
+    const keys = PREFIXES.flatMap((p) => Array.from({ length: p === 'a/' ? 1 : 5 }, (_, i) => `${p}k${i}`));
+    await fill(world.s3, bucket, [...keys, 'z/outside'], 3);
+    const before = await listAll(world.s3, bucket);
+    const noncurrentUnderPrefixes = new Set(before.filter((e) => !e.isLatest && PREFIXES.some((p) => e.key.startsWith(p))).map(id));
+    expect(noncurrentUnderPrefixes.size).toBe(32);
+    const input = world.retentionInput(purger, bucket);
+
+    // WHEN EventBridge starts the workflow with the rule's input
+    const { executionArn } = world.sfn.startExecution({ stateMachineArn: world.stateMachineArn, input: JSON.stringify(input) });
+    const execution = await world.sfn.waitFor(executionArn, 120_000);
+    await world.sfn.idle();
+
+    // THEN exactly CAP entries are gone, all of them noncurrent versions under the prefixes
+    expect(execution.status).toBe('SUCCEEDED');
+    const after = new Set((await listAll(world.s3, bucket)).map(id));
+    const deleted = before.map(id).filter((v) => !after.has(v));
+    expect(deleted).toHaveLength(CAP);
+    for (const v of deleted) expect(noncurrentUnderPrefixes.has(v)).toBe(true);
+    for (const e of before.filter((e) => e.isLatest || e.key === 'z/outside')) expect(after.has(id(e))).toBe(true);
+
+    // AND the history shows the run fanned out over several ranges, in rounds whose quotas never exceeded what was left
+    const rounds = mapRuns(execution, STATE.retentionRanges);
+    expect(rounds.length).toBeGreaterThanOrEqual(2);
+    expect(rounds[0].length).toBeGreaterThanOrEqual(PREFIXES.length);
+    let remaining = CAP;
+    for (const round of rounds) {
+      const quotas = round.map((i) => i.input.slice.quota as number);
+      expect(quotas.reduce((n, q) => n + q, 0)).toBeLessThanOrEqual(remaining);
+      const results = round.map((i) => {
+        expect(i.status).toBe('SUCCEEDED');
+        return i.output as RetentionRangeResult;
+      });
+      for (const [k, r] of results.entries()) expect(r.selected).toBeLessThanOrEqual(quotas[k]);
+      const selected = results.reduce((n, r) => n + r.selected, 0);
+      expect(results.reduce((n, r) => n + r.deleted, 0)).toBe(selected);
+      remaining -= selected;
+    }
+    expect(remaining).toBe(0);
+    // AND one metrics line for the run, saying it stopped at the cap
+    expect(world.metricsFor(bucket)).toEqual([expect.objectContaining({ VersionsDeleted: CAP, CapReached: 1, RunFailed: 0 })]);
+  }, 180_000);
+});
