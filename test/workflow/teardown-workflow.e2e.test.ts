@@ -14,10 +14,11 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { VersionPurger } from '../../lib';
 import { STATE, type TeardownRangeResult } from '../../lambda/workflow/contract';
+import * as path from 'node:path';
 import { fakeContext } from '../support/lifecycle';
 import { type LocalExecution, mapRuns } from '../support/local-step-functions';
 import { deleteMarker, fill, listAll } from '../support/s3';
-import { logicalIdOf, synthesizeWorkflowStack, WorkflowWorld } from '../support/workflow-world';
+import { loadIsolated, logicalIdOf, synthesizeWorkflowStack, WorkflowWorld } from '../support/workflow-world';
 
 let world: WorkflowWorld;
 let purger: string;
@@ -38,6 +39,8 @@ afterAll(async () => {
 
 beforeEach(() => {
   world.proxy.reset();
+  world.faults.failListings = false;
+  world.sfn.retryIntervalMs = undefined;
   world.sfn.lambdaTimeMs = undefined;
   delete process.env.VERSION_PURGER_SAFETY_MARGIN_MS;
   delete process.env.VERSION_PURGER_ANSWER_RESERVE_MS;
@@ -228,6 +231,71 @@ describe('teardown on the workflow', () => {
     expect(execution.status).toBe('SUCCEEDED');
     // The Map ran, and its range stopped at the run's deadline.
     expect(rangeResults(execution)).toEqual([expect.objectContaining({ deadlinePassed: true })]);
+  });
+
+  test('a key under legal hold in a bucket split into ranges: Confirm answers FAILED naming the key', async () => {
+    // GIVEN 1,010 versions in 2 folders, and a legal-held key in the second
+    const bucket = await world.taggedBucket(purger, 'wf-locked-ranges', { objectLock: true });
+    await fill(world.s3, bucket, keysIn(['one', 'two'], 101), 5, 16);
+    await world.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'two/held', Body: 'x', ObjectLockLegalHoldStatus: 'ON' }));
+
+    // WHEN
+    const { answer, execution } = await deleteStack(bucket);
+
+    // THEN
+    expect(answer.json.Status).toBe('FAILED');
+    expect(answer.json.Reason).toMatch(/1 version could not be deleted/);
+    expect(answer.json.Reason).toMatch(/"two\/held".*AccessDenied.*legal hold/);
+    expect((await listAll(world.s3, bucket)).map((e) => e.key)).toEqual(['two/held']);
+    const results = rangeResults(execution);
+    expect(results.length).toBeGreaterThanOrEqual(2);
+    expect(results.reduce((n, r) => n + r.failed, 0)).toBe(1);
+    expect(results.reduce((n, r) => n + r.deleted, 0)).toBe(1_010);
+  }, 180_000);
+
+  test('a step that fails (S3 answers 500 to every listing) is caught, and the answer is FAILED naming the error; nothing is deleted', async () => {
+    // GIVEN
+    const bucket = await world.taggedBucket(purger, 'wf-catch');
+    await fill(world.s3, bucket, ['a', 'b'], 2);
+    world.faults.failListings = true;
+
+    // WHEN
+    const { answer, execution } = await deleteStack(bucket);
+
+    // THEN
+    expect(answer.json.Status).toBe('FAILED');
+    expect(answer.json.Reason).toMatch(/^The purge workflow failed: InternalError/);
+    expect(answer.json.Reason).toMatch(/Retrying the stack deletion continues the purge\./);
+    expect(world.faults.failed).toBeGreaterThan(0);
+    expect(await listAll(world.s3, bucket)).toHaveLength(4);
+    expect(execution.status).toBe('SUCCEEDED');
+    expect(execution.events.some((e) => e.type === 'StateCaught' && e.state.name === STATE.teardownPlan)).toBe(true);
+  });
+
+  test('when the workflow cannot be started, the handler answers FAILED itself and deletes nothing', async () => {
+    // GIVEN a function whose stack has no state machine here (a fresh sandbox reads the changed environment)
+    const bucket = await world.taggedBucket(purger, 'wf-nostart');
+    await fill(world.s3, bucket, ['a'], 2);
+    const handler = loadIsolated(path.join(world.stack.assetDir, 'index.js'));
+    const saved = process.env.VERSION_PURGER_STACK_ID;
+    process.env.VERSION_PURGER_STACK_ID = 'arn:aws:cloudformation:us-east-1:123456789012:stack/Elsewhere/00000000-0000-4000-8000-000000000000';
+    const event = world.deleteEvent(purger, bucket);
+
+    // WHEN
+    try {
+      await handler(event, fakeContext(60_000));
+    } finally {
+      process.env.VERSION_PURGER_STACK_ID = saved;
+    }
+
+    // THEN
+    const answer = await world.responses.waitFor(event.RequestId, 10_000);
+    expect(answer.json.Status).toBe('FAILED');
+    expect(answer.json.Reason).toMatch(/Could not start the purge workflow for bucket wf-nostart-\w+ \(.*State Machine Does Not Exist.*\)\. Nothing was deleted/);
+    expect(world.sfn.startRequests.filter((r) => (r.input ?? '').includes(event.RequestId)).map((r) => r.outcome)).toEqual([
+      'StateMachineDoesNotExist',
+    ]);
+    expect(await listAll(world.s3, bucket)).toHaveLength(2);
   });
 
   test('the same Delete delivered twice starts one execution and gets one answer', async () => {
