@@ -4,6 +4,7 @@
  * Lambda task bound to the BUNDLED handler, against moto, the configured run read from the local
  * CloudFormation API. The final state is checked with an independent listing.
  */
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -18,7 +19,10 @@ const CAP = 25;
 const PREFIXES = ['a/', 'b/', 'c/', 'd/'];
 
 let world: WorkflowWorld;
+/** The capped purger. */
 let purger: string;
+/** A purger without a cap, for an object-lock bucket. */
+let lockedPurger: string;
 
 beforeAll(async () => {
   const stack = synthesizeWorkflowStack((s) => {
@@ -27,10 +31,13 @@ beforeAll(async () => {
       bucket,
       retention: { schedule: events.Schedule.rate(Duration.hours(6)), keepNoncurrentVersions: 0, prefixes: PREFIXES, maxDeletionsPerRun: CAP },
     });
+    const locked = new s3.Bucket(s, 'LockedData', { versioned: true, removalPolicy: RemovalPolicy.DESTROY, objectLockEnabled: true });
+    new VersionPurger(s, 'Locked', { bucket: locked, retention: { schedule: events.Schedule.rate(Duration.hours(6)), keepNoncurrentVersions: 0 } });
   });
   world = new WorkflowWorld(stack);
   await world.start();
-  purger = logicalIdOf(stack.template, 'Custom::VersionPurger');
+  purger = logicalIdOf(stack.template, 'Custom::VersionPurger', 'Capped');
+  lockedPurger = logicalIdOf(stack.template, 'Custom::VersionPurger', 'Locked');
 }, 120_000);
 
 afterAll(async () => {
@@ -90,4 +97,29 @@ describe('retention on the workflow', () => {
     // AND one metrics line for the run, saying it stopped at the cap
     expect(world.metricsFor(bucket)).toEqual([expect.objectContaining({ VersionsDeleted: CAP, CapReached: 1, RunFailed: 0 })]);
   }, 180_000);
+
+  test('a noncurrent version under legal hold fails the run: the execution ends FAILED (what the alarm watches), naming the key, the rest deleted', async () => {
+    // GIVEN two keys with a noncurrent version each, one of them under legal hold
+    const bucket = await createBucket(world.s3, uniqueBucketName('wf-ret-locked'), { objectLock: true });
+    await world.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'held/k', Body: 'old', ObjectLockLegalHoldStatus: 'ON' }));
+    await fill(world.s3, bucket, ['held/k'], 1);
+    await fill(world.s3, bucket, ['free/k'], 2);
+    const before = await listAll(world.s3, bucket);
+    const input = world.retentionInput(lockedPurger, bucket);
+
+    // WHEN
+    const { executionArn } = world.sfn.startExecution({ stateMachineArn: world.stateMachineArn, input: JSON.stringify(input) });
+    const execution = await world.sfn.waitFor(executionArn, 120_000);
+    await world.sfn.idle();
+
+    // THEN
+    expect(execution.status).toBe('FAILED');
+    expect(execution.error).toBe('RetentionRunFailed');
+    expect(execution.cause).toMatch(/held\/k/);
+    const after = await listAll(world.s3, bucket);
+    const gone = before.filter((e) => !after.some((a) => id(a) === id(e)));
+    expect(gone.map((e) => [e.key, e.isLatest])).toEqual([['free/k', false]]);
+    expect(after.filter((e) => e.key === 'held/k')).toHaveLength(2);
+    expect(world.metricsFor(bucket)).toEqual([expect.objectContaining({ VersionsDeleted: 1, DeleteErrors: 1, RunFailed: 1 })]);
+  });
 });
