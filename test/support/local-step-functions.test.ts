@@ -161,6 +161,9 @@ describe('running a definition with a DISTRIBUTED Map', () => {
     expect(described.stopDate!.getTime()).toBeGreaterThanOrEqual(described.startDate!.getTime());
     expect(JSON.parse(described.output!)).toEqual({ status: 'SUCCESS', deleted: 10 });
     const execution = harness.describeExecution(started.executionArn!);
+    // The history is complete when the execution closes.
+    expect(execution.events[0]).toMatchObject({ type: 'ExecutionStarted', input: { ranges } });
+    expect(execution.events.at(-1)).toMatchObject({ type: 'ExecutionSucceeded', output: { status: 'SUCCESS', deleted: 10 } });
     expect(mapRuns(execution, 'Ranges')).toEqual([
       [
         { index: 0, status: 'SUCCEEDED', input: { range: ranges[0], token: null }, output: { range: 'a-f', deleted: 5 } },
@@ -311,6 +314,7 @@ describe('errors, as AWS reports them', () => {
 
     // THEN
     expect(described).toMatchObject({ status: 'TIMED_OUT', error: 'States.Timeout' });
+    expect(execution.events.at(-1)).toMatchObject({ type: 'ExecutionTimeout' });
     expect(described.output).toBeUndefined();
     expect(execution.stopDate!.getTime() - execution.startDate.getTime()).toBeLessThan(1_400);
     expect(calls.map((c) => c.step)).not.toContain('answer');

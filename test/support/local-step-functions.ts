@@ -639,7 +639,7 @@ export class LocalStepFunctions {
       },
     });
     this.aborts.set(executionArn, running.abort);
-    void (async () => {
+    const drained = (async () => {
       for await (const event of running.eventLogs) {
         execution.events.push(event as HistoryEvent);
         // Step Functions checks every state's output against the payload limit.
@@ -650,19 +650,22 @@ export class LocalStepFunctions {
         }
       }
     })();
+    // The execution closes once its history is complete too (the interpreter ends the event log right
+    // after the execution's last event; the wait is bounded in case it does not).
+    const historyComplete = () => Promise.race([drained, new Promise((resolve) => setTimeout(resolve, 1_000).unref())]);
+    const end = (outcome: { status: ExecutionStatus; output?: unknown; error?: string; cause?: string }) =>
+      void historyComplete().then(() => this.close(execution, close, outcome));
     running.result.then(
-      (output) => this.close(execution, close, dataLimit ? fail('States.DataLimitExceeded', dataLimit) : { status: 'SUCCEEDED', output }),
+      (output) => end(dataLimit ? fail('States.DataLimitExceeded', dataLimit) : { status: 'SUCCEEDED', output }),
       (err: unknown) => {
-        if (dataLimit) return this.close(execution, close, fail('States.DataLimitExceeded', dataLimit));
-        if (err instanceof ExecutionTimeoutError) return this.close(execution, close, fail('States.Timeout', undefined, 'TIMED_OUT'));
-        if (err instanceof ExecutionAbortedError) {
-          return this.close(execution, close, { status: 'ABORTED', error: execution.error, cause: execution.cause });
-        }
+        if (dataLimit) return end(fail('States.DataLimitExceeded', dataLimit));
+        if (err instanceof ExecutionTimeoutError) return end(fail('States.Timeout', undefined, 'TIMED_OUT'));
+        if (err instanceof ExecutionAbortedError) return end({ status: 'ABORTED', error: execution.error, cause: execution.cause });
         if (err instanceof ExecutionError) {
           const cause = err.cause as Error;
-          return this.close(execution, close, fail(cause.name, cause.message));
+          return end(fail(cause.name, cause.message));
         }
-        return this.close(execution, close, fail('States.Runtime', String(err)));
+        return end(fail('States.Runtime', String(err)));
       },
     );
     return { executionArn, startDate };
