@@ -26,7 +26,8 @@ let purger: string;
 beforeAll(async () => {
   const stack = synthesizeWorkflowStack((s) => {
     const bucket = new s3.Bucket(s, 'Data', { versioned: true, removalPolicy: RemovalPolicy.DESTROY, objectLockEnabled: true });
-    new VersionPurger(s, 'Purger', { bucket });
+    // Two key ranges in flight at once (the default is 16), so that the fan-out's limit shows in a small test.
+    new VersionPurger(s, 'Purger', { bucket, maxConcurrency: 2 });
   });
   world = new WorkflowWorld(stack);
   await world.start();
@@ -94,6 +95,15 @@ function rangeResults(execution: LocalExecution): TeardownRangeResult[] {
   );
 }
 
+/** The most intervals [start, end] open at one time. */
+function maxInFlight(intervals: Array<[number, number]>): number {
+  const edges = intervals.flatMap(([start, end]) => [[start, 1], [end, -1]] as const).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let open = 0;
+  let most = 0;
+  for (const [, delta] of edges) most = Math.max(most, (open += delta));
+  return most;
+}
+
 /** Versions of `keys`, under each of `folders`. */
 function keysIn(folders: string[], perFolder: number): string[] {
   return folders.flatMap((f) => Array.from({ length: perFolder }, (_, i) => `${f}/k${String(i).padStart(3, '0')}`));
@@ -143,6 +153,9 @@ describe('teardown on the workflow', () => {
     expect(results.every((r) => r.failed === 0 && !r.deadlinePassed)).toBe(true);
     const ranges = firstPass.map((i) => JSON.stringify(i.input));
     expect(new Set(ranges).size).toBe(ranges.length);
+    // The children ran in parallel, at most maxConcurrency (2) at once.
+    const slices = execution.invocations.filter((i) => i.stateName === STATE.teardownSlice);
+    expect(maxInFlight(slices.map((i) => [i.startedAt, i.endedAt!]))).toBe(2);
   }, 180_000);
 
   test('a slice that runs out of Lambda time hands its resume token to the next slice of the same range', async () => {
