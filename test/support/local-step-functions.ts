@@ -31,7 +31,9 @@
  *   run goes on in the background, as a sandbox being torn down would not, so {@link idle} waits for it.
  * - Lambda sandboxes. Each concurrent invocation gets a sandbox of its own (a fresh module instance
  *   of the bundle, from `loadHandler`), reused warm for later invocations, as Lambda does; module
- *   state is never shared between invocations running at the same time.
+ *   state is never shared between invocations running at the same time. Loading a sandbox does not
+ *   count against the invocation's time (Lambda's init phase is outside the invoke timeout too).
+ *   The tasks' Retry on `Lambda.*` service errors never fires: there are no such errors locally.
  * - `ResultPath: "$"`. aws-local-stepfunctions 3.0.0 stores the result in a field named "$" instead of
  *   replacing the state with it; the harness removes `ResultPath: "$"` (the default, same meaning).
  * - Task timeout. aws-local-stepfunctions gives a Task without `TimeoutSeconds` 60 s; Step Functions
@@ -46,7 +48,8 @@
  *   and a definition using them is refused.
  * - Payload limit. A task input or result, the execution input, or any state's output over 256 KiB
  *   fails the execution with `States.DataLimitExceeded`, as in AWS (which checks it on every
- *   transition).
+ *   transition). A state output is checked from the event log, so the next state may already have
+ *   started when the execution fails.
  * - StartExecution is idempotent as in AWS: the same name and the same input as a RUNNING execution
  *   returns that execution; a closed execution or a different input gives ExecutionAlreadyExists.
  *   Names are checked against AWS's rules (1-80 characters, no whitespace, brackets, wildcards,
@@ -64,7 +67,8 @@ import { randomUUID } from 'node:crypto';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ExecutionAbortedError, ExecutionError, ExecutionTimeoutError, StateMachine } from 'aws-local-stepfunctions';
-import { type FakeContext, fakeContext } from './lifecycle';
+// Type only: lifecycle.ts imports this module (no runtime cycle).
+import type { FakeContext } from './lifecycle';
 
 /** An ASL definition, as parsed JSON. */
 export type AslDefinition = { StartAt: string; States: Record<string, AslState>; TimeoutSeconds?: number; [field: string]: unknown };
@@ -706,7 +710,7 @@ export class LocalStepFunctions {
       startedAt: Date.now(),
     };
     execution.invocations.push(invocation);
-    const context: FakeContext = { ...fakeContext(budgetMs), functionName: task.functionArn.split(':')[6], invokedFunctionArn: task.functionArn };
+    const context = lambdaContext(task.functionArn, budgetMs);
     const run = Promise.resolve()
       .then(() => handler(JSON.parse(JSON.stringify(event)), context))
       .then(
@@ -806,6 +810,20 @@ export function checkExecutionName(name: string): void {
   if (name.length < 1 || name.length > 80 || forbidden.test(name)) {
     throw new StepFunctionsApiError('InvalidName', `Invalid Name: '${name}'`);
   }
+}
+
+/** Lambda's context object for one invocation of `functionArn` that ends `budgetMs` from now. */
+function lambdaContext(functionArn: string, budgetMs: number): FakeContext {
+  const end = Date.now() + budgetMs;
+  const functionName = functionArn.split(':')[6];
+  return {
+    functionName,
+    invokedFunctionArn: functionArn,
+    awsRequestId: randomUUID(),
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: '2025/01/01/[$LATEST]0123456789abcdef',
+    getRemainingTimeInMillis: () => Math.max(0, end - Date.now()),
+  };
 }
 
 function fail(error: string, cause?: string, status: ExecutionStatus = 'FAILED') {
