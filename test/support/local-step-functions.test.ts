@@ -510,6 +510,11 @@ describe('a synthesized definition', () => {
     expect(resolveIntrinsics(name, template, { stackId })).toBe('VersionPurger-0f8fad5b-d9cb-469f-a165-70867728950e');
     expect(resolveIntrinsics({ 'Fn::Sub': '${AWS::Region}:${AWS::AccountId}' }, template, { stackId })).toBe('us-east-1:123456789012');
     expect(() => resolveIntrinsics({ 'Fn::If': ['c', 1, 2] }, template, { stackId })).toThrow(/cannot resolve Fn::If/);
+    // A state machine's Ref is its ARN
+    const withMachine: TemplateJson = { Resources: { Machine: { Type: 'AWS::StepFunctions::StateMachine', Properties: { StateMachineName: name } } } };
+    expect(resolveIntrinsics({ Ref: 'Machine' }, withMachine, { stackId })).toBe(
+      'arn:aws:states:us-east-1:123456789012:stateMachine:VersionPurger-0f8fad5b-d9cb-469f-a165-70867728950e',
+    );
   });
 });
 

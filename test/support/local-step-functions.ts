@@ -129,7 +129,13 @@ export function resolveIntrinsics(value: any, template: TemplateJson, deployment
   };
   const ref = (id: string): string => {
     if (id in pseudo) return pseudo[id];
-    if (!(id in template.Resources)) throw new Error(`the template has no resource ${id} to Ref`);
+    const resource = template.Resources[id];
+    if (!resource) throw new Error(`the template has no resource ${id} to Ref`);
+    // A state machine's Ref is its ARN, named by StateMachineName when it has one.
+    if (resource.Type === 'AWS::StepFunctions::StateMachine') {
+      const name = resource.Properties?.StateMachineName === undefined ? physical(id) : String(resolve(resource.Properties.StateMachineName));
+      return `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:${name}`;
+    }
     return physical(id);
   };
   const getAtt = (id: string, attribute: string): string => {

@@ -24,7 +24,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import { LocalCloudFormationApi } from '../../bin/demo/local-cloudformation';
 import { VersionPurger } from '../../lib';
 import { captureEmfLines, FUNCTION_NAME, ResponseServer, SlowS3Proxy } from './lifecycle';
-import { type LambdaHandler, LocalStepFunctions, stateMachineFromTemplate, type TemplateJson } from './local-step-functions';
+import { type LambdaHandler, LocalStepFunctions, resolveIntrinsics, stateMachineFromTemplate, type TemplateJson } from './local-step-functions';
 import { createBucket, testClient, testEndpoint, uniqueBucketName } from './s3';
 import { resolveDeep } from './template';
 
@@ -181,9 +181,13 @@ export class WorkflowWorld {
    */
   retentionInput(purgerLogicalId: string, bucket: string, refs: Record<string, string> = {}): Record<string, any> {
     const rules = Object.values(this.stack.template.Resources).filter((r) => r.Type === 'AWS::Events::Rule');
-    const inputs = rules.map((r) => JSON.parse(r.Properties?.Targets?.[0]?.Input ?? '{}') as Record<string, any>);
-    const input = inputs.find((i) => i.purger === purgerLogicalId);
-    if (!input) throw new Error(`no rule sends a retention run for ${purgerLogicalId}`);
+    const targets = rules.map((r) => r.Properties?.Targets?.[0] ?? {});
+    const target = targets.find((t) => JSON.parse(t.Input ?? '{}').purger === purgerLogicalId);
+    if (!target) throw new Error(`no rule sends a retention run for ${purgerLogicalId}`);
+    // EventBridge starts the workflow: the rule's target is this state machine.
+    const targetArn = resolveIntrinsics(target.Arn, this.stack.template, { stackId: this.stack.stackId });
+    if (targetArn !== this.stateMachineArn) throw new Error(`the rule for ${purgerLogicalId} targets ${targetArn}, not the state machine`);
+    const input = JSON.parse(target.Input) as Record<string, any>;
     const resource = this.stack.template.Resources[purgerLogicalId];
     const bucketRef = (resource.Properties?.BucketName as { Ref?: string } | undefined)?.Ref;
     const stack = this.cloudFormation.stacks.get(this.stack.stackId)!;
