@@ -42,6 +42,7 @@ beforeEach(() => {
   world.proxy.reset();
   world.faults.failListings = false;
   world.sfn.retryIntervalMs = undefined;
+  world.sfn.beforeInvocation = undefined;
   world.sfn.lambdaTimeMs = undefined;
   delete process.env.VERSION_PURGER_SAFETY_MARGIN_MS;
   delete process.env.VERSION_PURGER_ANSWER_RESERVE_MS;
@@ -198,6 +199,35 @@ describe('teardown on the workflow', () => {
       expect(r.slices).toBe(list.length);
       expect(r.deleted).toBe(list.at(-1)!.result.result.deleted);
     }
+  }, 180_000);
+
+  test('a version written during the pass (writes not fenced) is found by Confirm, and a second pass deletes it', async () => {
+    // GIVEN a purge that goes through the Map (short invocations on a slow S3), and a writer that puts
+    // one more version just before Confirm lists the bucket from the start
+    const bucket = await world.taggedBucket(purger, 'wf-passes');
+    await fill(world.s3, bucket, Array.from({ length: 30 }, (_, i) => `p${i % 3}/k${i}`), 10);
+    world.proxy.latencyMs = 150;
+    process.env.VERSION_PURGER_SAFETY_MARGIN_MS = '400';
+    world.sfn.lambdaTimeMs = 1_600;
+    let written = false;
+    world.sfn.beforeInvocation = async (request) => {
+      if (request.stateName !== STATE.teardownConfirm || written) return;
+      written = true;
+      await world.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'late/writer', Body: 'x' }));
+    };
+
+    // WHEN
+    const { answer, execution } = await deleteStack(bucket, { ServiceTimeout: '120', FenceWrites: 'false' });
+
+    // THEN
+    expect(written).toBe(true);
+    expect(answer.json.Status).toBe('SUCCESS');
+    expect(answer.json.Reason).toMatch(/deleted 301 versions and 0 delete markers in 2 passes/);
+    expect(await listAll(world.s3, bucket)).toEqual([]);
+    const passes = mapRuns(execution, STATE.teardownRanges);
+    expect(passes).toHaveLength(2);
+    expect(passes[1].map((i) => i.output.deleted)).toEqual([1]);
+    expect(execution.invocations.filter((i) => i.stateName === STATE.teardownPlan).map((i) => i.event.state.pass)).toEqual([1, 2]);
   }, 180_000);
 
   test('a key under legal hold: the answer is FAILED naming the key, and everything else is deleted', async () => {
