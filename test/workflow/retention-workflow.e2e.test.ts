@@ -4,7 +4,7 @@
  * Lambda task bound to the BUNDLED handler, against moto, the configured run read from the local
  * CloudFormation API. The final state is checked with an independent listing.
  */
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -23,6 +23,11 @@ let world: WorkflowWorld;
 let purger: string;
 /** A purger without a cap, for an object-lock bucket. */
 let lockedPurger: string;
+/** A dry run that writes its report to the reports bucket. */
+let previewPurger: string;
+/** The reports bucket's logical id, and its name on moto. */
+let reportsId: string;
+const reportBucket = uniqueBucketName('wf-reports');
 
 beforeAll(async () => {
   const stack = synthesizeWorkflowStack((s) => {
@@ -33,11 +38,26 @@ beforeAll(async () => {
     });
     const locked = new s3.Bucket(s, 'LockedData', { versioned: true, removalPolicy: RemovalPolicy.DESTROY, objectLockEnabled: true });
     new VersionPurger(s, 'Locked', { bucket: locked, retention: { schedule: events.Schedule.rate(Duration.hours(6)), keepNoncurrentVersions: 0 } });
+    const reports = new s3.Bucket(s, 'Reports');
+    const previewed = new s3.Bucket(s, 'PreviewData', { versioned: true, removalPolicy: RemovalPolicy.DESTROY });
+    new VersionPurger(s, 'Preview', {
+      bucket: previewed,
+      retention: {
+        schedule: events.Schedule.rate(Duration.hours(6)),
+        keepNoncurrentVersions: 0,
+        prefixes: PREFIXES,
+        dryRun: true,
+        dryRunReportLocation: { bucket: reports, prefix: 'previews/' },
+      },
+    });
   });
   world = new WorkflowWorld(stack);
   await world.start();
   purger = logicalIdOf(stack.template, 'Custom::VersionPurger', 'Capped');
   lockedPurger = logicalIdOf(stack.template, 'Custom::VersionPurger', 'Locked');
+  previewPurger = logicalIdOf(stack.template, 'Custom::VersionPurger', 'Preview');
+  reportsId = logicalIdOf(stack.template, 'AWS::S3::Bucket', 'Reports');
+  await world.s3.send(new CreateBucketCommand({ Bucket: reportBucket }));
 }, 120_000);
 
 afterAll(async () => {
@@ -122,4 +142,39 @@ describe('retention on the workflow', () => {
     expect(after.filter((e) => e.key === 'held/k')).toHaveLength(2);
     expect(world.metricsFor(bucket)).toEqual([expect.objectContaining({ VersionsDeleted: 1, DeleteErrors: 1, RunFailed: 1 })]);
   });
+
+  test('a dry run over several key ranges deletes nothing, and its report lists exactly what a real run would delete', async () => {
+    // GIVEN 4 prefixes of 2 keys with 2 versions each: 8 noncurrent versions
+    const bucket = await createBucket(world.s3, uniqueBucketName('wf-preview'));
+    await fill(world.s3, bucket, [...PREFIXES.flatMap((p) => [`${p}k0`, `${p}k1`]), 'z/outside'], 2);
+    const before = await listAll(world.s3, bucket);
+    const input = world.retentionInput(previewPurger, bucket, { [reportsId]: reportBucket });
+
+    // WHEN
+    const { executionArn } = world.sfn.startExecution({ stateMachineArn: world.stateMachineArn, input: JSON.stringify(input) });
+    const execution = await world.sfn.waitFor(executionArn, 120_000);
+    await world.sfn.idle();
+
+    // THEN nothing was deleted
+    expect(execution.status).toBe('SUCCEEDED');
+    expect((await listAll(world.s3, bucket)).map(id).sort()).toEqual(before.map(id).sort());
+    // AND the ranges' entry files together list exactly the noncurrent versions under the prefixes
+    expect(mapRuns(execution, STATE.retentionRanges)[0].length).toBeGreaterThanOrEqual(PREFIXES.length);
+    const listed = await world.s3.send(new ListObjectsV2Command({ Bucket: reportBucket, Prefix: `previews/${bucket}/` }));
+    const keys = (listed.Contents ?? []).map((o) => o.Key!);
+    const entryFiles = keys.filter((k) => k.endsWith('.ndjson'));
+    const summaries = keys.filter((k) => k.endsWith('.json'));
+    expect(summaries).toHaveLength(1);
+    const entries = (await Promise.all(entryFiles.map(read))).flatMap((text) => text.trim().split('\n').map((l) => JSON.parse(l)));
+    const expected = before.filter((e) => !e.isLatest && PREFIXES.some((p) => e.key.startsWith(p)));
+    expect(entries.map((e) => `${e.key}@${e.versionId}`).sort()).toEqual(expected.map(id).sort());
+    expect(JSON.parse(await read(summaries[0]))).toMatchObject({ bucket, dryRun: true, selected: 8, entries: { count: 8, truncated: false } });
+    expect(world.metricsFor(bucket)).toEqual([expect.objectContaining({ VersionsDeleted: 0, RunFailed: 0, dryRun: 'true' })]);
+  });
 });
+
+/** A report object's text. */
+async function read(key: string): Promise<string> {
+  const out = await world.s3.send(new GetObjectCommand({ Bucket: reportBucket, Key: key }));
+  return out.Body!.transformToString();
+}
