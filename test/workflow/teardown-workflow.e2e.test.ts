@@ -9,7 +9,7 @@
  * Data sets are small (moto stores about 200 versions/s): a bucket needs more than one listing page
  * (1,000 entries) for Plan to split it instead of purging it inline.
  */
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { CreateMultipartUploadCommand, ListMultipartUploadsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { VersionPurger } from '../../lib';
@@ -134,24 +134,27 @@ describe('teardown on the workflow', () => {
   });
 
   test('a bucket of more than one listing page is split at its folders into several ranges, each purged by its own child', async () => {
-    // GIVEN 1,050 versions in 5 folders
+    // GIVEN 1,050 versions in 5 folders, and incomplete multipart uploads in two of them
     const bucket = await world.taggedBucket(purger, 'wf-ranges');
     const folders = ['alpha', 'bravo', 'charlie', 'delta', 'echo'];
     await fill(world.s3, bucket, keysIn(folders, 70), 3, 16);
+    for (const key of ['alpha/big.bin', 'delta/big.bin']) await world.s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }));
 
     // WHEN
     const { answer, execution } = await deleteStack(bucket);
 
     // THEN
     expect(answer.json.Status).toBe('SUCCESS');
-    expect(answer.json.Reason).toMatch(/deleted 1,?050 versions and 0 delete markers/);
+    expect(answer.json.Reason).toMatch(/deleted 1,?050 versions and 0 delete markers.*Aborted 2 incomplete multipart upload/);
     expect(await listAll(world.s3, bucket)).toEqual([]);
+    expect((await world.s3.send(new ListMultipartUploadsCommand({ Bucket: bucket }))).Uploads ?? []).toEqual([]);
     const [firstPass] = mapRuns(execution, STATE.teardownRanges);
     expect(firstPass.length).toBeGreaterThanOrEqual(2);
     // Ranges are disjoint: every version was deleted by exactly one range, and the counts add up.
     const results = rangeResults(execution);
     expect(results.reduce((n, r) => n + r.deleted, 0)).toBe(1_050);
     expect(results.every((r) => r.failed === 0 && !r.deadlinePassed)).toBe(true);
+    expect(results.reduce((n, r) => n + r.uploadsAborted, 0)).toBe(2);
     const ranges = firstPass.map((i) => JSON.stringify(i.input));
     expect(new Set(ranges).size).toBe(ranges.length);
     // The children ran in parallel, at most maxConcurrency (2) at once.
