@@ -174,7 +174,8 @@ describe('teardown on the workflow', () => {
     world.sfn.lambdaTimeMs = 1_600;
 
     // WHEN
-    const { answer, execution } = await deleteStack(bucket, { ServiceTimeout: '120' });
+    const callsBefore = world.cloudFormation.calls.length;
+    const { answer, execution, event } = await deleteStack(bucket, { ServiceTimeout: '120' });
 
     // THEN
     expect(answer.json.Status).toBe('SUCCESS');
@@ -196,6 +197,10 @@ describe('teardown on the workflow', () => {
         expect(list[i].event.state.token).not.toBeNull();
       }
     }
+    // Every step that may delete asked CloudFormation again first: the handler, each Plan, each slice.
+    const asked = world.cloudFormation.calls.slice(callsBefore).filter((c) => c.action === 'DescribeStacks' && c.params.StackName === event.StackId);
+    const plans = execution.invocations.filter((i) => i.stateName === STATE.teardownPlan);
+    expect(asked.length).toBeGreaterThanOrEqual(1 + plans.length + slices.length);
     // The looping range's result counts every slice of it.
     for (const r of rangeResults(execution)) {
       const list = byRange.get(JSON.stringify([1, r.index])) ?? [];
