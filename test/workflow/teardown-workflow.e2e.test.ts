@@ -38,7 +38,11 @@ afterAll(async () => {
   await world?.stop();
 });
 
+/** Overruns recorded before this test. */
+let overrunsBefore = 0;
+
 beforeEach(() => {
+  overrunsBefore = world.sfn.overruns.length;
   world.proxy.reset();
   world.faults.failListings = false;
   world.sfn.retryIntervalMs = undefined;
@@ -50,8 +54,8 @@ beforeEach(() => {
 
 afterEach(async () => {
   await world.sfn.idle();
-  // No Lambda invocation may outlive its time: the slices stop themselves before.
-  expect(world.sfn.overruns).toEqual([]);
+  // No Lambda invocation of this test may outlive its time: the steps stop themselves before.
+  expect(world.sfn.overruns.slice(overrunsBefore)).toEqual([]);
 });
 
 /** Sends CloudFormation's Delete to the handler; resolves with the answer the workflow PUT and the execution. */
@@ -166,12 +170,13 @@ describe('teardown on the workflow', () => {
     // GIVEN a bucket that takes several short invocations on a slow S3
     const bucket = await world.taggedBucket(purger, 'wf-loop');
     await fill(world.s3, bucket, Array.from({ length: 30 }, (_, i) => `p${i % 3}/k${i}`), 10);
-    world.proxy.latencyMs = 150;
-    // 1.6 s of Lambda time for every step, 400 ms of it kept as the margin (the longest request here
-    // must fit in it: the engine checks its deadline between requests). Neither Plan nor one slice
-    // can finish 300 versions in 1.2 s at 150 ms per request.
-    process.env.VERSION_PURGER_SAFETY_MARGIN_MS = '400';
-    world.sfn.lambdaTimeMs = 1_600;
+    world.proxy.latencyMs = 400;
+    // 4 s of Lambda time for every step, 1 s of it kept as the margin: the request in flight at the
+    // deadline (400 ms here, plus moto's own time on a loaded machine) must fit in it, as the engine
+    // checks its deadline between requests. Neither Plan nor one slice can finish 300 versions in 3 s
+    // at 400 ms per request (about 20 requests in all).
+    process.env.VERSION_PURGER_SAFETY_MARGIN_MS = '1000';
+    world.sfn.lambdaTimeMs = 4_000;
 
     // WHEN
     const callsBefore = world.cloudFormation.calls.length;
@@ -214,9 +219,10 @@ describe('teardown on the workflow', () => {
     // one more version just before Confirm lists the bucket from the start
     const bucket = await world.taggedBucket(purger, 'wf-passes');
     await fill(world.s3, bucket, Array.from({ length: 30 }, (_, i) => `p${i % 3}/k${i}`), 10);
-    world.proxy.latencyMs = 150;
-    process.env.VERSION_PURGER_SAFETY_MARGIN_MS = '400';
-    world.sfn.lambdaTimeMs = 1_600;
+    // (the timing of the looping-slice test above)
+    world.proxy.latencyMs = 400;
+    process.env.VERSION_PURGER_SAFETY_MARGIN_MS = '1000';
+    world.sfn.lambdaTimeMs = 4_000;
     let written = false;
     world.sfn.beforeInvocation = async (request) => {
       if (request.stateName !== STATE.teardownConfirm || written) return;
@@ -263,9 +269,9 @@ describe('teardown on the workflow', () => {
     const bucket = await world.taggedBucket(purger, 'wf-timeout');
     await fill(world.s3, bucket, Array.from({ length: 30 }, (_, i) => `p${i % 3}/k${i}`), 10);
     world.proxy.throttleDeletesAfter = 1;
-    // Plan gets too little time to finish inline (2 s, 500 ms of it the margin), so the Map's slices meet the run deadline.
-    process.env.VERSION_PURGER_SAFETY_MARGIN_MS = '500';
-    world.sfn.lambdaTimeMs = (request) => (request.stateName === STATE.teardownPlan ? 2_000 : 60_000);
+    // Plan gets too little time to finish inline (3 s, 750 ms of it the margin), so the Map's slices meet the run deadline.
+    process.env.VERSION_PURGER_SAFETY_MARGIN_MS = '750';
+    world.sfn.lambdaTimeMs = (request) => (request.stateName === STATE.teardownPlan ? 3_000 : 60_000);
 
     // WHEN
     const { answer, execution, started } = await deleteStack(bucket, { ServiceTimeout: '6' });
