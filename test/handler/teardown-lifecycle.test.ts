@@ -390,11 +390,12 @@ describe('Workflow', () => {
 
   test('a purge longer than one invocation loops its slices in the workflow and answers once', async () => {
     // GIVEN a bucket that takes several short invocations on a slow S3
+    // (each request 150 ms late, 1.5 s of Lambda time per invocation, of which 0.3 s are the margin)
     const bucket = await givenTaggedBucket('continue');
     await fill(s3, bucket, Array.from({ length: 30 }, (_, i) => `p${i % 3}/k${i}`), 10);
-    setLatency(40);
-    process.env.VERSION_PURGER_SAFETY_MARGIN_MS = '100';
-    sfn.lambdaTimeMs = 700;
+    setLatency(150);
+    process.env.VERSION_PURGER_SAFETY_MARGIN_MS = '300';
+    sfn.lambdaTimeMs = 1_500;
     const event = events.delete(bucket, events.physicalId(bucket), { ServiceTimeout: '90' });
 
     // WHEN
@@ -403,8 +404,10 @@ describe('Workflow', () => {
     await sfn.idle();
 
     // THEN the handler started one execution, which answered once after several slices
-    expect(answer.json.Status).toBe('SUCCESS');
-    expect(answer.json.Reason).toMatch(/deleted 300 versions and 0 delete markers in \d+ pass(es)? and \d+ invocations/);
+    expect({ Status: answer.json.Status, Reason: answer.json.Reason }).toEqual({
+      Status: 'SUCCESS',
+      Reason: expect.stringMatching(/deleted 300 versions and 0 delete markers in \d+ pass(es)? and \d+ invocations/),
+    });
     const execution = executionOf(event.RequestId)!;
     expect(execution.status).toBe('SUCCEEDED');
     const slices = execution.invocations.filter((i) => i.stateName === 'TeardownSlice');
@@ -420,18 +423,15 @@ describe('Workflow', () => {
     expect(asked.length).toBeGreaterThanOrEqual(1 + planned + slices.length);
   });
 
-  test('a slice that runs once the stack is no longer deleting (its deletion failed) deletes nothing', async () => {
-    // GIVEN a purge cut into short slices, whose stack deletion fails before the first slice of the Map
+  test('a workflow step that runs once the stack is no longer deleting (its deletion failed) deletes nothing', async () => {
+    // GIVEN a Delete whose checks pass, and a stack deletion that fails before the workflow's first step
     const bucket = await givenTaggedBucket('stopped');
     await fill(s3, bucket, Array.from({ length: 30 }, (_, i) => `p${i % 3}/k${i}`), 10);
-    setLatency(40);
-    process.env.VERSION_PURGER_SAFETY_MARGIN_MS = '100';
-    sfn.lambdaTimeMs = 700;
     const event = events.delete(bucket, events.physicalId(bucket), { ServiceTimeout: '90' });
-    let leftAtSlice: ListedEntry[] | undefined;
+    let leftAtPlan: ListedEntry[] | undefined;
     sfn.beforeInvocation = async (request) => {
-      if (request.stateName !== 'TeardownSlice' || leftAtSlice) return;
-      leftAtSlice = await listAll(s3, bucket);
+      if (request.stateName !== 'TeardownPlan' || leftAtPlan) return;
+      leftAtPlan = await listAll(s3, bucket);
       cloudFormation.stacks.get(event.StackId)!.status = 'DELETE_FAILED';
     };
 
@@ -440,9 +440,9 @@ describe('Workflow', () => {
     const answer = await responses.waitFor(event.RequestId, 60_000);
     await sfn.idle();
 
-    // THEN the slice ran, deleted nothing, and the answer says why
-    expect(leftAtSlice).toBeDefined();
-    expect(await listAll(s3, bucket)).toEqual(leftAtSlice);
+    // THEN Plan checked again, deleted nothing, and the answer says why
+    expect(leftAtPlan).toHaveLength(300);
+    expect(await listAll(s3, bucket)).toEqual(leftAtPlan);
     expect(answer.json).toMatchObject({ Status: 'SUCCESS', Reason: expect.stringMatching(/is DELETE_FAILED, not deleting resources.*Nothing was deleted/) });
   });
 
@@ -491,11 +491,11 @@ describe('Workflow', () => {
   });
 
   test('answers FAILED with progress before serviceTimeout when S3 throttles, and a retried Delete finishes the purge', async () => {
-    // GIVEN a 3-second budget and an S3 that answers SlowDown to every DeleteObjects after the first
+    // GIVEN a 6-second budget and an S3 that answers SlowDown to every DeleteObjects after the first
     const bucket = await givenTaggedBucket('budget');
     await fill(s3, bucket, Array.from({ length: 30 }, (_, i) => `p${i % 3}/k${i}`), 10);
     proxy!.throttleDeletesAfter = 1;
-    const event = events.delete(bucket, events.physicalId(bucket), { ServiceTimeout: '3' });
+    const event = events.delete(bucket, events.physicalId(bucket), { ServiceTimeout: '6' });
 
     // WHEN
     const started = Date.now();
@@ -504,10 +504,10 @@ describe('Workflow', () => {
     await sfn.idle();
 
     // THEN
-    expect(answer.receivedAt - started).toBeLessThan(3_000);
+    expect(answer.receivedAt - started).toBeLessThan(6_000);
     expect(answer.json.Status).toBe('FAILED');
     expect(answer.json.Reason).toMatch(
-      /ran out of time: the custom resource's serviceTimeout \(3 s\) is nearly spent\. Deleted [1-9][\d,]* versions and delete markers so far in 1 invocation; about [1-9][\d,]* versions and delete markers remain\./,
+      /ran out of time: the custom resource's serviceTimeout \(6 s\) is nearly spent\. Deleted [1-9][\d,]* versions and delete markers so far in 1 invocation; about [1-9][\d,]* versions and delete markers remain\./,
     );
     expect(answer.json.Reason).toMatch(/New writes stay denied by the bucket policy\. Retrying the stack deletion continues the purge\./);
     expect(responses.answers(event.RequestId)).toHaveLength(1);

@@ -181,6 +181,15 @@ describe('Slice', () => {
     expect(next).toMatchObject({ done: false, token, quota: 3, slices: 1, result: { selected: 2 } });
   });
 
+  test('the token handed on carries no failures (they travel in the result), so the run state stays small', async () => {
+    const errors = [{ key: 'locked', versionId: 'v1', code: 'AccessDenied', message: 'x'.repeat(300) }];
+    const token = { v: 2, counts: { listed: 3, selected: 2, deleted: 1, deleteMarkersDeleted: 0, bytesDeleted: 0, failed: 1 }, errors } as unknown as ResumeToken;
+    const d = deps(async () => purgeResult({ bucket: 'b', mode: 'retain', selected: 2, deleted: 1, failed: 1, errors, resumeToken: token }));
+    const next = await sliceRetention({ run: RUN, slice }, d, T0 + 60_000);
+    expect(next.token).toMatchObject({ errors: [], counts: { failed: 1 } });
+    expect(next.result).toMatchObject({ failed: 1, errors });
+  });
+
   test('an engine error ends the range as failed', async () => {
     const d = deps(async () => {
       throw new Error('socket hang up');

@@ -95,7 +95,11 @@ describe('Plan', () => {
     const { deps, purge } = givenDeps(async () => result({ deleted: 3, passes: 2 }));
     const plan = await planTeardown(run(), { pass: 1 }, deps, TIMING);
     expect(purge).toHaveBeenCalledWith(expect.objectContaining({ bucket: BUCKET }));
-    expect(plan).toMatchObject({ next: 'answer', verdict: { status: 'SUCCESS', reason: expect.stringMatching(/Purged bucket data-bucket: deleted 3 versions/) } });
+    expect(plan).toMatchObject({
+      next: 'answer',
+      totals: { deleted: 3, slices: 1 },
+      verdict: { status: 'SUCCESS', reason: expect.stringMatching(/Purged bucket data-bucket: deleted 3 versions/) },
+    });
   });
 
   test('splits a larger bucket at its folders into disjoint ranges covering every key', async () => {

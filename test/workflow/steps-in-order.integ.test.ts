@@ -19,6 +19,7 @@ import { PutBucketTaggingCommand, type S3Client } from '@aws-sdk/client-s3';
 import { LocalCloudFormationApi } from '../../bin/demo/local-cloudformation';
 import { VersionPurger } from '../../lib';
 import { fakeContext, ResponseServer } from '../support/lifecycle';
+import { runRetentionSteps, runTeardownSteps } from '../support/workflow-driver';
 import { createBucket, fill, listAll, testClient, testEndpoint, uniqueBucketName } from '../support/s3';
 
 type Handler = (event: unknown, context: ReturnType<typeof fakeContext>) => Promise<any>;
@@ -85,30 +86,16 @@ describe('teardown, step by step', () => {
     // GIVEN
     const { bucket, event, run } = await givenDeletingStack('steps');
 
-    // WHEN the steps run in the workflow's order
-    let state: any = { pass: 1 };
-    const slicesPerRange: number[] = [];
-    let resumedFromToken = false;
-    for (let guard = 0; guard < 6; guard++) {
-      state = await step('teardown-plan', run, state);
-      if (state.next !== 'ranges') break;
-      const results = [];
-      for (const item of state.ranges) {
-        let slice = item;
-        // The first range's first slice gets too little Lambda time to finish: it must come back with a token.
-        let remainingMs = slicesPerRange.length === 0 && item.index === 0 ? 120 : 60_000;
-        while (!slice.done) {
-          if (slice.token) resumedFromToken = true;
-          slice = await step('teardown-slice', run, slice, remainingMs);
-          remainingMs = 60_000;
-        }
-        slicesPerRange.push(slice.slices);
-        results.push(slice.result);
-      }
-      state = await step('teardown-confirm', run, { ...state, results });
-      if (state.next !== 'plan') break;
-    }
-    const answered = await step('teardown-answer', run, state);
+    // WHEN the steps run in the workflow's order; the first range's first slice gets too little Lambda time to finish
+    let first = true;
+    const { answer: answered, slicesPerRange, resumedFromToken } = await runTeardownSteps(
+      (name, r, state) => {
+        const short = first && name === 'teardown-slice';
+        if (short) first = false;
+        return step(name, r, state, short ? 120 : 60_000);
+      },
+      run,
+    );
 
     // THEN the first pass had several ranges, one slice resumed from its token, and the bucket is empty
     expect(slicesPerRange.length).toBeGreaterThanOrEqual(4);
@@ -153,21 +140,8 @@ describe('retention, step by step', () => {
     });
     const run = { kind: 'retention', v: 2, purger: 'Purger' };
 
-    // WHEN Plan, rounds of slices (each range in turn, short Lambda time so that slices loop), Finish
-    let state: any = await step('retention-plan', run, { runId: 'exec-ret' });
-    const ranges = state.ranges.length;
-    let rounds = 0;
-    while (state.next === 'ranges') {
-      rounds++;
-      const results = [];
-      for (const item of state.items) {
-        let slice = item;
-        while (!slice.done) slice = await step('retention-slice', run, slice);
-        results.push(slice.result);
-      }
-      state = await step('retention-round', run, { ...state, results });
-    }
-    const summary = await step('retention-finish', run, state);
+    // WHEN Plan, rounds of slices (each range in turn), Round, Finish
+    const { summary, ranges, rounds } = await runRetentionSteps((name, r, state) => step(name, r, state), run, 'exec-ret');
 
     // THEN exactly 37 noncurrent versions are gone, over several ranges, and every current version is still there
     const after = await listAll(s3, bucket);

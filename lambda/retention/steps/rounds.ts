@@ -145,5 +145,7 @@ export function nextRound(state: RetentionRoundState): RetentionRunState {
       done: false,
     }),
   );
-  return { ...base, next: 'ranges', items };
+  // A range's token travels in its item this round (and comes back in its result): not twice in the state.
+  const inFlight = new Set(items.map((i) => i.index));
+  return { ...base, next: 'ranges', items, ranges: base.ranges.map((r) => (inFlight.has(r.index) ? { ...r, token: null } : r)) };
 }

@@ -124,10 +124,11 @@ export async function sliceRetention(child: RetentionChildInput, deps: Retention
       return end({ ...sofar, failure: `the dry-run report could not be written to s3://${target.bucketName}/${stem}: ${describeError(err)}` });
     }
   }
+  const token = lean(result.resumeToken);
   const next: RetentionRangeResult = {
     ...sofar,
     ...Object.fromEntries(COUNT_NAMES.map((n) => [n, sofar[n] + added[n]])),
-    token: result.resumeToken,
+    token,
     done: result.resumeToken === null,
     errors: [...sofar.errors, ...result.errors].slice(0, RESULT_ERRORS),
     uploadErrors: [...sofar.uploadErrors, ...result.uploadErrors].slice(0, RESULT_ERRORS),
@@ -140,7 +141,18 @@ export async function sliceRetention(child: RetentionChildInput, deps: Retention
   const quotaLeft = quota === null ? null : quota - added.selected;
   if (next.done || result.bucketMissing || (quotaLeft !== null && quotaLeft <= 0) || result.capReached) return end(next);
   // Out of this invocation's time: loop with what is left of the quota.
-  return { ...slice, token: result.resumeToken, quota: quotaLeft, reportRoom: Math.max(0, slice.reportRoom - (reportEntries - sofar.reportEntries)), slices, done: false, result: next };
+  return { ...slice, token, quota: quotaLeft, reportRoom: Math.max(0, slice.reportRoom - (reportEntries - sofar.reportEntries)), slices, done: false, result: next };
+}
+
+/**
+ * The token without its failures: the run's state carries every range's
+ * token between rounds, within Step Functions' 256 KiB, and a token full of
+ * failures takes 8 KiB. The failures travel in the range's result instead
+ * (each slice reports its own), and the counts stay in the token.
+ */
+function lean(token: ResumeToken | null): ResumeToken | null {
+  if (!token) return null;
+  return { ...token, errors: [], ...(token.uploadErrors !== undefined && { uploadErrors: [] }) };
 }
 
 function emptyResult(index: number, token: ResumeToken | null): RetentionRangeResult {

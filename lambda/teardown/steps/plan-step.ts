@@ -66,7 +66,7 @@ export async function planTeardown(
     if (size === 'missing') return answer(success(`Bucket ${settings.bucket} does not exist; nothing to purge.`));
     if (size === 'small') {
       const inline = await purgeInline(run, settings, totals, budget, deps, timing);
-      if (inline.verdict) return answer(inline.verdict);
+      if (inline.verdict) return { ...answer(inline.verdict), totals: inline.totals };
       // Out of this invocation's time before the end: the Map goes on with the whole bucket as one range.
       return { next: 'ranges', pass, totals: inline.totals, ranges: [item(0, pass, { prefix: '' })] };
     }
