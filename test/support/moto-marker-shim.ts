@@ -153,12 +153,13 @@ export class MotoMarkerShim {
     const entries = parseListing(all.body.toString('utf8')).entries;
     this.remember(bucket, entries);
     // The last entry moto lists at or before the marker: the greatest such key, its oldest entry (moto lists a
-    // key's entries newest first). Should a same-second tie pick another of its entries, the engine drops the
+    // key's entries newest first; of entries written in the same second, the one it lists last comes last in
+    // its answer). Should a tie between a version and a delete marker pick the wrong one, the engine drops the
     // key's other entries anyway: it filters a range's first page to keys after the range's start.
     let from: Listed | undefined;
     for (const e of entries) {
       if (compareKeys(e.key, keyMarker) > 0) continue;
-      if (!from || compareKeys(e.key, from.key) > 0 || (e.key === from.key && e.lastModifiedMs < from.lastModifiedMs)) from = e;
+      if (!from || compareKeys(e.key, from.key) > 0 || (e.key === from.key && e.lastModifiedMs <= from.lastModifiedMs)) from = e;
     }
     const params = new URLSearchParams(url.search);
     params.delete('key-marker');
