@@ -6,7 +6,8 @@
  *   the handler asset CDK staged: the BUNDLED handler);
  * - the local Step Functions (test/support/local-step-functions.ts) running that definition, every
  *   Lambda task bound to the bundle, reached by the handler through `AWS_ENDPOINT_URL_SFN`;
- * - moto (jest global setup) behind a pass-through proxy that can slow S3 down, and one that can
+ * - moto (jest global setup) behind a pass-through proxy that can slow S3 down, a shim that makes its
+ *   bare-KeyMarker listings behave as S3's (test/support/moto-key-marker-shim.ts), and a proxy that can
  *   make its listings fail;
  * - the local CloudFormation read API, and a server playing the pre-signed ResponseURL.
  *
@@ -24,6 +25,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import { LocalCloudFormationApi } from '../../bin/demo/local-cloudformation';
 import { VersionPurger } from '../../lib';
 import { captureEmfLines, FUNCTION_NAME, ResponseServer, SlowS3Proxy } from './lifecycle';
+import { MotoKeyMarkerShim } from './moto-key-marker-shim';
 import { type LambdaHandler, LocalStepFunctions, resolveIntrinsics, stateMachineFromTemplate, type TemplateJson } from './local-step-functions';
 import { createBucket, testClient, testEndpoint, uniqueBucketName } from './s3';
 import { resolveDeep } from './template';
@@ -73,7 +75,9 @@ export class WorkflowWorld {
   public readonly responses = new ResponseServer();
   public readonly cloudFormation = new LocalCloudFormationApi();
   public readonly proxy = new SlowS3Proxy(testEndpoint());
-  /** In front of {@link proxy}: the handler's S3 endpoint. */
+  /** Between {@link faults} and {@link proxy}: moto's bare-KeyMarker listings as S3's (each key range starts with one). */
+  public keyMarkerShim!: MotoKeyMarkerShim;
+  /** The handler's S3 endpoint, in front of {@link keyMarkerShim}. */
   public faults!: FaultyS3Proxy;
   public readonly sfn: LocalStepFunctions;
   public readonly s3: S3Client = testClient();
@@ -92,7 +96,9 @@ export class WorkflowWorld {
 
   async start(): Promise<void> {
     await Promise.all([this.responses.start(), this.cloudFormation.start(), this.proxy.start(), this.sfn.start()]);
-    this.faults = new FaultyS3Proxy(this.proxy.endpoint);
+    this.keyMarkerShim = new MotoKeyMarkerShim(this.proxy.endpoint);
+    await this.keyMarkerShim.start();
+    this.faults = new FaultyS3Proxy(this.keyMarkerShim.endpoint);
     await this.faults.start();
     // The bundle reads these when it first builds its clients.
     process.env.AWS_ENDPOINT_URL_S3 = this.faults.endpoint;
@@ -116,7 +122,14 @@ export class WorkflowWorld {
 
   async stop(): Promise<void> {
     this.stdoutSpy?.mockRestore();
-    await Promise.all([this.sfn.stop(), this.responses.stop(), this.cloudFormation.stop(), this.faults?.stop(), this.proxy.stop()]);
+    await Promise.all([
+      this.sfn.stop(),
+      this.responses.stop(),
+      this.cloudFormation.stop(),
+      this.faults?.stop(),
+      this.keyMarkerShim?.stop(),
+      this.proxy.stop(),
+    ]);
     process.env = this.savedEnv;
   }
 
