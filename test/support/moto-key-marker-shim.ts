@@ -78,7 +78,7 @@ export class MotoKeyMarkerShim {
   private async fixListing(req: http.IncomingMessage, url: URL): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
     const marker = url.searchParams.get('key-marker')!;
     const maxKeys = Math.max(1, Number(url.searchParams.get('max-keys') ?? 1000));
-    // The entry moto drops: the first entry (versions before delete markers) of the first key >= marker.
+    // The entry moto drops: the first entry, in moto's internal order, of the first key >= marker.
     const dropped = await this.firstEntryFrom(req, url, marker);
     const keepDropped = dropped !== undefined && dropped.key !== marker && maxKeys > 1;
     const asked = new URL(url);
@@ -99,7 +99,11 @@ export class MotoKeyMarkerShim {
   }
 
   /** The first entry, in moto's order, of the first key >= `marker` under the listing's prefix. */
-  private async firstEntryFrom(req: http.IncomingMessage, url: URL, marker: string): Promise<{ key: string; kind: string; block: string } | undefined> {
+  private async firstEntryFrom(
+    req: http.IncomingMessage,
+    url: URL,
+    marker: string,
+  ): Promise<{ key: string; kind: string; block: string; lastModifiedMs: number } | undefined> {
     const scan = new URL(url);
     scan.searchParams.delete('key-marker');
     scan.searchParams.delete('version-id-marker');
@@ -107,11 +111,21 @@ export class MotoKeyMarkerShim {
     for (;;) {
       const page = await this.get(req, scan);
       if (page.status !== 200) throw new Error(`moto answered ${page.status} to a listing: ${page.body.slice(0, 200)}`);
-      const entries = [...page.body.matchAll(/<(Version|DeleteMarker)>([\s\S]*?)<\/\1>/g)].map(([block, kind, inner]) => ({ key: keyOf(inner), kind, block }));
+      const entries = [...page.body.matchAll(/<(Version|DeleteMarker)>([\s\S]*?)<\/\1>/g)].map(([block, kind, inner]) => ({
+        key: keyOf(inner),
+        kind,
+        block,
+        lastModifiedMs: Date.parse(/<LastModified>([\s\S]*?)<\/LastModified>/.exec(inner)?.[1] ?? ''),
+      }));
       const candidates = entries.filter((e) => compareKeys(e.key, marker) >= 0);
       if (candidates.length > 0) {
         const first = candidates.reduce((a, b) => (compareKeys(b.key, a.key) < 0 ? b : a)).key;
-        return candidates.find((e) => e.key === first && e.kind === 'Version') ?? candidates.find((e) => e.key === first);
+        // moto sorts a key's versions and delete markers together, newest first, and its answer shows them in
+        // two groups: the newest of the key's entries is the one it drops, a current delete marker included.
+        // (Entries of one key written within the same second tie; a version is taken then.)
+        const ofKey = candidates.filter((e) => e.key === first);
+        const newest = Math.max(...ofKey.map((e) => e.lastModifiedMs));
+        return ofKey.find((e) => e.lastModifiedMs === newest && e.kind === 'Version') ?? ofKey.find((e) => e.lastModifiedMs === newest);
       }
       if (!/<IsTruncated>true<\/IsTruncated>/.test(page.body)) return undefined;
       scan.searchParams.set('key-marker', unescapeXml(/<NextKeyMarker>([\s\S]*?)<\/NextKeyMarker>/.exec(page.body)?.[1] ?? ''));

@@ -62,8 +62,6 @@ export class MotoMarkerShim {
   public endpoint = '';
   /** Listings this shim had to send again from an existing entry. */
   public rewrites = 0;
-  /** Listings from a bare KeyMarker this shim rewrote. */
-  public bareRewrites = 0;
 
   constructor(target: string) {
     this.upstream = new URL(target);
@@ -110,9 +108,8 @@ export class MotoMarkerShim {
 
   private async handle(req: http.IncomingMessage, body: Buffer): Promise<Answer> {
     const url = new URL(req.url ?? '/', 'http://shim');
+    const answer = await this.forward(req.method ?? 'GET', req.url ?? '/', req.headers, body);
     const bucket = decodeURIComponent(url.pathname.split('/')[1] ?? '');
-    const path = await this.withoutBareKeyMarker(req, url, bucket);
-    const answer = await this.forward(req.method ?? 'GET', path, req.headers, body);
     if (req.method !== 'GET' || !url.searchParams.has('versions') || answer.status !== 200) return answer;
     const page = parseListing(answer.body.toString('utf8'));
     this.remember(bucket, page.entries);
@@ -133,43 +130,6 @@ export class MotoMarkerShim {
     const again = await this.forward('GET', `${url.pathname}?${query}`, req.headers);
     if (again.status === 200) this.remember(bucket, parseListing(again.body.toString('utf8')).entries);
     return again;
-  }
-
-  /**
-   * A listing that starts at a bare KeyMarker (a key range's start, no
-   * VersionIdMarker): S3 starts after every version of that key; moto skips
-   * the first entry at or after it instead (and keeps the marker key's own
-   * entries). Rewritten to start after the last entry at or before the
-   * marker, as a KeyMarker/VersionIdMarker pair, which moto gets right, or
-   * from the start when there is none.
-   */
-  private async withoutBareKeyMarker(req: http.IncomingMessage, url: URL, bucket: string): Promise<string> {
-    const keyMarker = url.searchParams.get('key-marker');
-    if (req.method !== 'GET' || !url.searchParams.has('versions') || keyMarker === null || url.searchParams.get('version-id-marker')) {
-      return req.url ?? '/';
-    }
-    const prefix = url.searchParams.get('prefix') ?? '';
-    const all = await this.forward('GET', `/${encodeURIComponent(bucket)}?versions&max-keys=1000000&prefix=${encodeURIComponent(prefix)}`, req.headers);
-    const entries = parseListing(all.body.toString('utf8')).entries;
-    this.remember(bucket, entries);
-    // The last entry moto lists at or before the marker: the greatest such key, its oldest entry (moto lists a
-    // key's entries newest first; of entries written in the same second, the one it lists last comes last in
-    // its answer). Should a tie between a version and a delete marker pick the wrong one, the engine drops the
-    // key's other entries anyway: it filters a range's first page to keys after the range's start.
-    let from: Listed | undefined;
-    for (const e of entries) {
-      if (compareKeys(e.key, keyMarker) > 0) continue;
-      if (!from || compareKeys(e.key, from.key) > 0 || (e.key === from.key && e.lastModifiedMs <= from.lastModifiedMs)) from = e;
-    }
-    const params = new URLSearchParams(url.search);
-    params.delete('key-marker');
-    if (from) {
-      params.set('key-marker', from.key);
-      params.set('version-id-marker', from.versionId);
-    }
-    this.bareRewrites++;
-    const query = [...params.entries()].map(([k, v]) => (v === '' && k === 'versions' ? k : `${k}=${encodeURIComponent(v)}`)).join('&');
-    return `${url.pathname}?${query}`;
   }
 
   private remember(bucket: string, entries: readonly Listed[]): void {
