@@ -4,8 +4,9 @@
  * 1. fills a versioned bucket with a few thousand versions and delete markers;
  * 2. previews a retention policy (dry run), then applies it, through the CLI;
  * 3. purges the bucket through the CLI and shows it empty;
- * 4. plays CloudFormation: the bundled Lambda handler (the file `cdk synth`
- *    ships) receives a Delete event for a second bucket, empties it, and the
+ * 4. plays CloudFormation and Step Functions: the bundled Lambda handler (the file `cdk synth`
+ *    ships) receives a Delete event for a second bucket, starts the workflow, whose
+ *    steps (the same bundle) empty it, and the
  *    demo prints the response CloudFormation would receive.
  */
 import { spawn } from 'node:child_process';
@@ -25,6 +26,7 @@ import { PHYSICAL_ID_PREFIX, PURGE_TAG_KEY, RESOURCE_TYPE } from '../../lambda/r
 import { shellCommand } from '../cli/shell-quote';
 import { startDemoS3 } from './demo-s3';
 import { captureCloudFormationResponse, LocalCloudFormationApi } from './local-cloudformation';
+import { LocalWorkflow, type WorkflowHandler } from './local-workflow';
 
 /**
  * The owner id a VersionPurger would write into the bucket's tag and its
@@ -138,6 +140,12 @@ async function deleteThroughCloudFormation(endpoint: string, bucket: string): Pr
   const cloudFormation = new LocalCloudFormationApi();
   await cloudFormation.start();
   process.env.AWS_ENDPOINT_URL_CLOUDFORMATION = cloudFormation.endpoint;
+  // The handler hands the purge to the stack's Step Functions workflow, which it finds from its stack id;
+  // a local stand-in runs the workflow's steps with the same bundle.
+  const workflow = new LocalWorkflow(handler as WorkflowHandler);
+  await workflow.start();
+  process.env.AWS_ENDPOINT_URL_SFN = workflow.endpoint;
+  process.env.VERSION_PURGER_STACK_ID = `arn:aws:cloudformation:us-east-1:123456789012:stack/Demo/${randomUUID()}`;
   const stackId = `arn:aws:cloudformation:us-east-1:123456789012:stack/Demo/${randomUUID()}`;
   const physicalId = `${PHYSICAL_ID_PREFIX}${bucket}:${DEMO_OWNER_ID}`;
   cloudFormation.stacks.set(stackId, {
@@ -170,6 +178,7 @@ async function deleteThroughCloudFormation(endpoint: string, bucket: string): Pr
     await handler(event, context);
     return await response.answer;
   } finally {
+    await workflow.stop();
     response.close();
     await cloudFormation.stop();
   }
