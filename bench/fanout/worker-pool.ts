@@ -1,0 +1,148 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { join } from 'node:path';
+import type { PurgeCounts, ResumeToken } from '../../lambda/engine/purge-types';
+import { cpuSecondsOf } from '../harness/measure';
+import type { SliceReply, SliceRequest, WorkerReply, WorkRange } from './protocol';
+
+/** What one range (one Map child) took, over all its slices. */
+export interface RangeOutcome {
+  readonly range: WorkRange;
+  readonly worker: number;
+  readonly slices: number;
+  readonly counts: PurgeCounts;
+  readonly throttled: number;
+  /** Wall time from the child's first slice to its last answer (ms). */
+  readonly ms: number;
+}
+
+/** What a whole fan-out took. */
+export interface FanoutOutcome {
+  readonly ranges: RangeOutcome[];
+  /** From the first slice sent to the last answer (s). */
+  readonly wallSeconds: number;
+  /** User+sys CPU each worker spent during the fan-out (start-up excluded), s. */
+  readonly workerCpuSeconds: number[];
+  /** Slices that threw; the fan-out stops at the first. */
+  readonly errors: string[];
+}
+
+export interface FanoutOptions {
+  readonly distDir: string;
+  readonly endpoint: string;
+  readonly bucket: string;
+  readonly ranges: readonly WorkRange[];
+  /** Workers, i.e. Map children in flight (the Distributed Map's MaxConcurrency). */
+  readonly workers: number;
+  /** Each slice's time budget (ms); a range not done by then gets another slice with its token. */
+  readonly sliceMs: number;
+  /** Where each worker's stderr goes (`<prefix>.w<i>.stderr.log`). */
+  readonly logPrefix: string;
+  readonly env: NodeJS.ProcessEnv;
+}
+
+/** A range still not done after this many slices fails the run, rather than loop for ever. */
+const MAX_SLICES_PER_RANGE = 200;
+
+class Worker {
+  private waiting: ((reply: WorkerReply) => void) | undefined;
+  private readonly ready: Promise<void>;
+
+  constructor(
+    readonly index: number,
+    private readonly child: ChildProcess,
+  ) {
+    this.ready = new Promise((resolve, reject) => {
+      child.once('error', reject);
+      child.once('exit', (code) => reject(new Error(`fan-out worker ${index} exited (${code}) before it was ready`)));
+      this.waiting = (reply) => (reply.kind === 'ready' ? resolve() : reject(new Error('unexpected first message')));
+    });
+    child.on('message', (reply: WorkerReply) => {
+      const waiting = this.waiting;
+      this.waiting = undefined;
+      waiting?.(reply);
+    });
+  }
+
+  whenReady(): Promise<void> {
+    return this.ready;
+  }
+
+  get pid(): number {
+    return this.child.pid ?? -1;
+  }
+
+  slice(request: SliceRequest): Promise<SliceReply> {
+    return new Promise((resolve, reject) => {
+      const onExit = (code: number | null): void => reject(new Error(`fan-out worker ${this.index} exited (${code}) during a slice`));
+      this.child.once('exit', onExit);
+      this.waiting = (reply) => {
+        this.child.off('exit', onExit);
+        if (reply.kind === 'slice-done') resolve(reply);
+        else reject(new Error(`unexpected ${reply.kind} from worker ${this.index}`));
+      };
+      this.child.send(request);
+    });
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+    this.child.disconnect();
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 5_000);
+    await exited;
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Runs a plan the way the workflow's Distributed Map does: `workers` children
+ * in flight, each taking the next range from the plan and looping slices on
+ * it (with the range's resume token) until the range is done. Each worker is
+ * its own process running the engine, like a warm Lambda container, so the
+ * workers' CPU is their own and can be read from /proc.
+ */
+export async function runFanout(options: FanoutOptions): Promise<FanoutOutcome> {
+  const workers = Array.from({ length: options.workers }, (_, i) => {
+    const child = fork(join(options.distDir, 'bench/fanout/worker.js'), [], { env: options.env, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    child.stderr?.pipe(createWriteStream(`${options.logPrefix}.w${i}.stderr.log`));
+    return new Worker(i, child);
+  });
+  try {
+    await Promise.all(workers.map((w) => w.whenReady()));
+    const cpuBefore = workers.map((w) => cpuSecondsOf(w.pid));
+    const queue = [...options.ranges];
+    const outcomes: RangeOutcome[] = [];
+    const errors: string[] = [];
+    const started = performance.now();
+    await Promise.all(
+      workers.map(async (worker) => {
+        for (let range = queue.shift(); range && errors.length === 0; range = queue.shift()) {
+          const childStarted = performance.now();
+          let token: ResumeToken | null = null;
+          let slices = 0;
+          let throttled = 0;
+          for (;;) {
+            const reply = await worker.slice({ kind: 'slice', endpoint: options.endpoint, bucket: options.bucket, range, resumeToken: token, sliceMs: options.sliceMs });
+            slices++;
+            throttled += reply.throttled;
+            if (reply.error !== undefined || slices >= MAX_SLICES_PER_RANGE) {
+              errors.push(`range ${range.index} (${range.prefix}): ${reply.error ?? `not done after ${slices} slices`}`);
+              break;
+            }
+            token = reply.resumeToken;
+            if (reply.done) {
+              outcomes.push({ range, worker: worker.index, slices, counts: reply.counts, throttled, ms: performance.now() - childStarted });
+              break;
+            }
+          }
+        }
+      }),
+    );
+    const wallSeconds = (performance.now() - started) / 1000;
+    const workerCpuSeconds = workers.map((w, i) => cpuSecondsOf(w.pid) - cpuBefore[i]);
+    return { ranges: outcomes.sort((a, b) => a.range.index - b.range.index), wallSeconds, workerCpuSeconds, errors };
+  } finally {
+    await Promise.all(workers.map((w) => w.stop()));
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * One fan-out worker: a process that plays a warm Lambda container serving
+ * Distributed Map children. It loads the engine once, then runs slices sent
+ * by the harness (protocol.ts) one at a time, each on one key range with
+ * that range's resume token, until the harness disconnects.
+ *
+ * Started by worker-pool.ts as `node dist/bench/fanout/worker.js` with an IPC
+ * channel; it only talks to the S3 endpoint it is given (loopback).
+ */
+import type { S3Client } from '@aws-sdk/client-s3';
+import { purgeBucket } from '../../lambda/engine/purge-engine';
+import { createS3Client } from '../../lambda/engine/s3/s3-client';
+import type { SliceReply, SliceRequest } from './protocol';
+
+const clients = new Map<string, S3Client>();
+
+function clientFor(endpoint: string): S3Client {
+  let client = clients.get(endpoint);
+  if (!client) {
+    client = createS3Client({ endpoint, region: 'us-east-1' });
+    clients.set(endpoint, client);
+  }
+  return client;
+}
+
+async function runSlice(request: SliceRequest): Promise<SliceReply> {
+  const started = Date.now();
+  try {
+    const result = await purgeBucket({
+      client: clientFor(request.endpoint),
+      bucket: request.bucket,
+      prefixes: [request.range.prefix],
+      resumeToken: request.resumeToken,
+      deadline: started + request.sliceMs,
+    });
+    const { listed, selected, deleted, deleteMarkersDeleted, bytesDeleted, failed } = result;
+    return {
+      kind: 'slice-done',
+      range: request.range,
+      done: result.resumeToken === null,
+      resumeToken: result.resumeToken,
+      counts: { listed, selected, deleted, deleteMarkersDeleted, bytesDeleted, failed },
+      throttled: result.throttled,
+      failed,
+      ms: Date.now() - started,
+    };
+  } catch (error) {
+    return {
+      kind: 'slice-done',
+      range: request.range,
+      done: false,
+      resumeToken: null,
+      counts: { listed: 0, selected: 0, deleted: 0, deleteMarkersDeleted: 0, bytesDeleted: 0, failed: 0 },
+      throttled: 0,
+      failed: 0,
+      error: error instanceof Error ? error.message : String(error),
+      ms: Date.now() - started,
+    };
+  }
+}
+
+function main(): void {
+  if (!process.send) {
+    process.stderr.write('worker.js runs under the fan-out harness (bench/fanout/run.ts), which talks to it over IPC\n');
+    process.exit(2);
+  }
+  const send = process.send.bind(process);
+  process.on('message', (message: SliceRequest) => {
+    if (message.kind !== 'slice') return;
+    void runSlice(message).then((reply) => send(reply));
+  });
+  process.on('disconnect', () => process.exit(0));
+  send({ kind: 'ready' });
+}
+
+main();
