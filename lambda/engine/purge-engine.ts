@@ -12,6 +12,7 @@ import {
   PROGRESS_INTERVAL_MS,
 } from './constants';
 import { discoverBoundaries, rangesFromBoundaries, thinBoundaries } from './listing/key-ranges';
+import { compareKeys } from './listing/key-order';
 import { explainLockFailures } from './deleting/lock-reasons';
 import type { PurgeCounts, PurgeOptions, PurgeResult } from './purge-types';
 import { RateController } from './deleting/rate-controller';
@@ -79,6 +80,43 @@ function scopesOf(prefixes: readonly string[] | undefined): string[] {
   return given.filter((p) => !given.some((q) => q !== p && p.startsWith(q))).sort();
 }
 
+/** True when `key` lies in `range` (S3's byte order). */
+function inRange(key: string, range: KeyRange): boolean {
+  if (!key.startsWith(range.prefix)) return false;
+  if (range.after !== undefined && compareKeys(key, range.after) <= 0) return false;
+  return range.through === undefined || compareKeys(key, range.through) <= 0;
+}
+
+/** The scope index of a run restricted to `range`. @throws RangeError when its prefix is not one of the scopes. */
+function scopeOfRange(range: KeyRange, scopes: readonly string[]): number {
+  const index = scopes.indexOf(range.prefix);
+  if (index < 0) throw new RangeError(`range prefix ${JSON.stringify(range.prefix)} is not one of the run's prefixes`);
+  return index;
+}
+
+/**
+ * The streams of a token for a run restricted to `range`: a stream without
+ * bounds (a compacted token lists its prefix again from the start) gets the
+ * range's; a stream reaching outside the range is refused.
+ */
+function plansInRange(token: ResumeToken, range: KeyRange, scope: number): StreamPlan[] {
+  return token.streams.map((s): StreamPlan => {
+    if (s.s !== scope || (s.n !== undefined && s.n !== 1)) throw new ResumeTokenError('the resume token belongs to another key range: its prefix differs', 'range');
+    const after = s.n === undefined ? (s.a ?? range.after) : range.after;
+    const through = s.n === undefined ? (s.t ?? range.through) : range.through;
+    const startsInside = range.after === undefined || (after !== undefined && compareKeys(after, range.after) >= 0);
+    const endsInside = range.through === undefined || (through !== undefined && compareKeys(through, range.through) <= 0);
+    if (!startsInside || !endsInside) throw new ResumeTokenError('the resume token belongs to another key range: it reaches outside this one', 'range');
+    const bounded: KeyRange = { prefix: range.prefix, ...(after !== undefined && { after }), ...(through !== undefined && { through }) };
+    const resumes = s.n === undefined && s.k !== undefined;
+    const cursor: ListCursor | null = resumes ? { keyMarker: s.k!, versionIdMarker: s.i } : null;
+    if (resumes && !inRange(s.k!, { prefix: bounded.prefix, ...(through !== undefined && { through }) })) {
+      throw new ResumeTokenError('the resume token belongs to another key range: its position is outside this one', 'range');
+    }
+    return { scope, range: bounded, start: resumes ? { cursor, selector: s.q ?? undefined, taintedKey: s.x ?? null } : FRESH };
+  });
+}
+
 /** The streams a token resumes, in order. */
 function plansFromToken(token: ResumeToken, scopes: readonly string[]): StreamPlan[] {
   return token.streams.flatMap((s): StreamPlan[] => {
@@ -113,6 +151,8 @@ class PurgeRun {
   private readonly scopes: string[];
   private readonly identity: RunIdentity;
   private readonly resumed: StreamPlan[] | null;
+  /** With `range`: the index of its prefix in `scopes`. */
+  private readonly rangeScope: number;
   private readonly counts: PurgeCounts;
   private readonly uploads: UploadTally;
   private errors: DeleteFailure[];
@@ -143,7 +183,8 @@ class PurgeRun {
     this.scopes = scopesOf(o.prefixes);
     this.identity = runIdentity({ bucket: o.bucket, mode: this.mode, dryRun: this.dryRun, scopes: this.scopes, policy: o.policy });
     const t = o.resumeToken ? checkResumeToken(o.resumeToken, this.identity, this.scopes.length) : undefined;
-    this.resumed = t ? plansFromToken(t, this.scopes) : null;
+    this.rangeScope = o.range ? scopeOfRange(o.range, this.scopes) : -1;
+    this.resumed = t ? (o.range ? plansInRange(t, o.range, this.rangeScope) : plansFromToken(t, this.scopes)) : null;
     for (const plan of this.resumed ?? []) this.checkSelectorState(plan.start.selector);
     this.elapsedBefore = t?.elapsedMs ?? 0;
     this.counts = t ? { ...t.counts } : noCounts();
@@ -195,8 +236,10 @@ class PurgeRun {
         if (swept === 'stopped') return await this.finish(facts.objectLockEnabled, bypass, { left: plans, redo: [] });
         const outcome = await this.runPass(plans, bypass);
         if (outcome.left.length > 0 || this.capReached) {
-          // At the cap the run is complete, unless a fault left selected entries unsent: resuming sends them.
-          if (this.capReached && this.fault === null) break;
+          // At the cap the run is complete, unless a fault left selected entries unsent (resuming sends
+          // them), or the caller resumes capped runs (a workflow round's quota) and something is left.
+          const resumable = this.o.resumableAtCap === true && outcome.left.length > 0;
+          if (this.capReached && this.fault === null && !resumable) break;
           return await this.finish(facts.objectLockEnabled, bypass, outcome);
         }
         plans = null;
@@ -238,6 +281,7 @@ class PurgeRun {
    * from the start to catch what such a server left out.
    */
   private async planPass(): Promise<StreamPlan[]> {
+    if (this.o.range) return [{ scope: this.rangeScope, range: this.o.range, start: FRESH }];
     const listConcurrency = this.o.listConcurrency ?? DEFAULT_LIST_CONCURRENCY;
     const sharded = this.mode === 'purge' && !this.dryRun && this.pass === 1 && listConcurrency > 1;
     const plans: StreamPlan[] = [];
@@ -255,10 +299,13 @@ class PurgeRun {
    * the run stopped or gave up on a fault; the token says the sweep is owed.
    */
   private async sweepUploads(): Promise<'done' | 'stopped' | 'missing'> {
-    const select = this.o.abortUploads ?? (this.mode === 'purge' ? () => true : undefined);
+    const given = this.o.abortUploads ?? (this.mode === 'purge' ? () => true : undefined);
+    // A range's run aborts only the uploads of its own keys: the other ranges' runs abort theirs.
+    const range = this.o.range;
+    const select = given && range ? (u: Parameters<typeof given>[0]) => inRange(u.key, range) && given(u) : given;
     if (!this.uploads.sweepPending) return 'done';
     this.uploads.sweepStarted();
-    for (const prefix of select ? this.scopes : []) {
+    for (const prefix of select ? (range ? [range.prefix] : this.scopes) : []) {
       const end = await sweepUploads({
         client: this.client,
         bucket: this.o.bucket,
@@ -347,6 +394,7 @@ class PurgeRun {
         return !this.capReached;
       },
       capReached: () => this.capReached,
+      resumesAtCap: this.o.resumableAtCap === true,
       onListed: () => this.counts.listed++,
       onChosen: (entry) => {
         this.counts.selected++;

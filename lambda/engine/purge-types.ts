@@ -3,9 +3,11 @@ import type { PurgeCounts, ResumeToken, UploadCounts } from './resume-token';
 import type { RetentionPolicy } from './retention-policy';
 import type { DeleteFailure, SelectorFactory, TransientFault } from './types';
 import type { AbortFailure, UploadPredicate } from './uploads/upload-sweep';
+import type { KeyRange } from './listing/version-listing';
 
 export type { PurgeCounts, ResumeToken, UploadCounts } from './resume-token';
 export type { AbortFailure, UploadEntry, UploadPredicate } from './uploads/upload-sweep';
+export type { KeyRange } from './listing/version-listing';
 
 /** What a run is for: teardown of every version, or retention cleanup. */
 export type PurgeMode = 'purge' | 'retain';
@@ -78,8 +80,28 @@ export interface PurgeOptions {
    * refused with a {@link ResumeTokenError} before anything is deleted.
    */
   readonly resumeToken?: ResumeToken | null;
-  /** Stop after this many deletions (retention safety cap). */
+  /**
+   * Stop after this many deletions (retention safety cap). Counted with the
+   * totals a resume token carries: pass the token's `counts.selected` plus
+   * what this segment may add.
+   */
   readonly maxDeletions?: number;
+  /**
+   * With `maxDeletions`: reaching the cap returns a resume token for what is
+   * left (the Step Functions workflow gives each key range a quota per round
+   * and resumes it in the next round). Without it a capped run is complete.
+   * @default false
+   */
+  readonly resumableAtCap?: boolean;
+  /**
+   * Restricts the run to one key range (lambda/engine/listing/key-ranges.ts):
+   * every pass lists only this range, and only uploads whose key is in it
+   * are aborted. Its prefix must be one of `prefixes` (or `''` without
+   * prefixes). A resume token must lie inside the range, or it is refused.
+   * The workflow runs one range per slice, many slices in parallel.
+   * @default - the whole bucket (or every prefix)
+   */
+  readonly range?: KeyRange;
   /**
    * Purge mode: how many full passes at most (each pass after the first lists
    * from the start again to confirm emptiness).

@@ -97,9 +97,12 @@ export class StreamLedger {
   /**
    * Records that `entry` was fed to the selector (`null`: the range ended),
    * which then had `snapshot` and chose `chosen`. Returns one decision per
-   * chosen entry, to settle.
+   * chosen entry, to settle. `pinned`: the cap refused some of the
+   * selector's choices here, so the checkpoint never moves past this
+   * position (the step keeps one open count that nothing settles) and the
+   * resumed run lists it again and makes those choices again.
    */
-  record(entry: VersionEntry | null, snapshot: unknown, chosen: readonly VersionEntry[]): Decision[] {
+  record(entry: VersionEntry | null, snapshot: unknown, chosen: readonly VersionEntry[], pinned = false): Decision[] {
     let seq = this.head;
     let cursor = this.lastCursor;
     if (entry) {
@@ -108,7 +111,7 @@ export class StreamLedger {
       cursor = { keyMarker: entry.key, versionIdMarker: entry.versionId };
       this.lastCursor = cursor;
     }
-    if (chosen.length === 0) {
+    if (chosen.length === 0 && !pinned) {
       const last = this.steps.length > this.first ? this.steps[this.steps.length - 1] : undefined;
       if (!last) {
         this.advanceBase({ seq, cursor, selector: snapshot, decisions: [], open: 0 });
@@ -122,7 +125,7 @@ export class StreamLedger {
       }
     }
     const decisions: StepDecision[] = [];
-    const step: Step = { seq, cursor, selector: snapshot, decisions, open: chosen.length };
+    const step: Step = { seq, cursor, selector: snapshot, decisions, open: chosen.length + (pinned ? 1 : 0) };
     for (const e of chosen) decisions.push({ entry: e, fedSeq: this.fedAt.get(e) ?? 0, outcome: null, step });
     this.steps.push(step);
     if (decisions.length === 0) this.advance();

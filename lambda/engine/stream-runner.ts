@@ -38,6 +38,12 @@ export interface StreamHost {
   /** True when one more entry may be selected beyond `pending` ones; false marks the cap as reached. */
   mayChoose(pending: number): boolean;
   capReached(): boolean;
+  /**
+   * True when a capped run must be resumable: a position where the cap
+   * refused some of the selector's choices pins the stream's checkpoint
+   * before it, so the resumed run makes those choices again.
+   */
+  readonly resumesAtCap: boolean;
   onListed(): void;
   onChosen(entry: VersionEntry): void;
 }
@@ -154,7 +160,8 @@ export class StreamRunner {
       if (!this.host.mayChoose(accepted.length)) break;
       accepted.push(entry);
     }
-    for (const decision of this.ledger.record(fed, this.selector.snapshot(), accepted)) {
+    const refused = accepted.length < chosen.length && this.host.resumesAtCap;
+    for (const decision of this.ledger.record(fed, this.selector.snapshot(), accepted, refused)) {
       const entry = decision.entry;
       this.host.onChosen(entry);
       if (this.host.dryRun) {

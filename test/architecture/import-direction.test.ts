@@ -1,6 +1,6 @@
 /**
  * Imports point downward only: handler → runtime → teardown / retention →
- * engine. The engine imports nothing from the other domains, teardown and
+ * workflow (the Step Functions contract, types and constants) → engine. The engine imports nothing from the other domains, teardown and
  * retention nothing from each other. lambda/resource-contract.ts holds plain
  * constants shared by everything, the construct included.
  */
@@ -12,10 +12,11 @@ const LAMBDA = path.join(__dirname, '..', '..', 'lambda');
 /** What each domain may import, besides itself. */
 const ALLOWED: Record<string, readonly string[]> = {
   engine: [],
-  retention: ['engine', 'resource-contract'],
-  teardown: ['engine', 'resource-contract'],
-  runtime: ['engine', 'retention', 'teardown', 'resource-contract'],
-  handler: ['engine', 'retention', 'teardown', 'runtime', 'resource-contract'],
+  workflow: ['engine'],
+  retention: ['engine', 'workflow', 'resource-contract'],
+  teardown: ['engine', 'workflow', 'resource-contract'],
+  runtime: ['engine', 'retention', 'teardown', 'workflow', 'resource-contract'],
+  handler: ['engine', 'retention', 'teardown', 'runtime', 'workflow', 'resource-contract'],
   'resource-contract': [],
 };
 
