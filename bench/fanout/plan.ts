@@ -1,15 +1,21 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import { discoverBoundaries } from '../../lambda/engine/listing/key-ranges';
+import { MAX_SHARDS } from '../../lambda/engine/constants';
+import { discoverBoundaries, rangesFromBoundaries, thinBoundaries } from '../../lambda/engine/listing/key-ranges';
 import type { WorkRange } from './protocol';
 
 /**
- * The plan of a fan-out: one range per top-level folder, found by the
- * engine's own boundary discovery (engine/listing/key-ranges.ts), the split
- * the engine's first pass and the workflow's Plan step start from. A bucket
- * without folders is one range (the whole bucket).
+ * The plan of a fan-out, from the engine's own splitter
+ * (engine/listing/key-ranges.ts), as the engine's first pass uses it: the
+ * top-level folders as boundaries, at most MAX_SHARDS ranges. The first
+ * folder is not a boundary, so that no range is the empty one before it:
+ * (−∞, p01/], (p01/, p02/], …, (p63/, +∞), one range per folder. Every key
+ * of the bucket lies in exactly one range whatever the boundaries are.
+ *
+ * The workflow's Plan step (issue 13, lambda/teardown) is to split with the
+ * same module; when it exists, this should call it instead.
  */
 export async function planRanges(client: S3Client, bucket: string): Promise<WorkRange[]> {
   const folders = await discoverBoundaries(client, bucket, '');
-  if (folders.length === 0) return [{ index: 0, prefix: '' }];
-  return folders.map((prefix, index) => ({ index, prefix }));
+  const boundaries = thinBoundaries(folders.slice(1), MAX_SHARDS - 1);
+  return rangesFromBoundaries('', boundaries).map((keys, index) => ({ index, keys }));
 }

@@ -1,4 +1,4 @@
-import type { PurgeCounts, ResumeToken } from '../../lambda/engine/purge-types';
+import type { KeyRange, PurgeCounts, ResumeToken } from '../../lambda/engine/purge-types';
 
 /**
  * The messages between the fan-out harness and its worker processes (IPC of
@@ -11,8 +11,8 @@ import type { PurgeCounts, ResumeToken } from '../../lambda/engine/purge-types';
 export interface WorkRange {
   /** Index in the plan, for the report. */
   readonly index: number;
-  /** The keys of the range: a top-level folder, as the engine's planner finds them. */
-  readonly prefix: string;
+  /** The keys of the range: under `prefix`, after `after`, through `through` (engine/listing/key-ranges.ts). */
+  readonly keys: KeyRange;
 }
 
 export interface SliceRequest {

@@ -52,7 +52,7 @@ function parseArgs(argv: readonly string[]): Args {
     .option('--workers <list>', 'worker counts, comma-separated', (v) => v.split(',').map(positive('--workers')), [1, 2, 4, 8, 16])
     .option('--ranges-per-worker <n>', 'folders (ranges) per worker: the bucket of W workers has W × n folders', positive('--ranges-per-worker'), 4)
     .option('--partitions <n>', 'instead: the same number of folders for every W (strong scaling)', positive('--partitions'))
-    .option('--versions-per-range <n>', 'versions in each folder', positive('--versions-per-range'), 6000)
+    .option('--versions-per-range <n>', 'versions in each folder', positive('--versions-per-range'), 10000)
     .option('--versions-per-key <n>', 'versions of each key', positive('--versions-per-key'), 10)
     .option('--slowdown <k>', 'latencies × k, rate per partition ÷ k, burst × k seconds', positive('--slowdown'), 10)
     .option('--slice-seconds <s>', "each slice's time budget, like a Lambda slice's timeout", positive('--slice-seconds'), 90)
@@ -85,6 +85,10 @@ async function main(): Promise<void> {
   mkdirSync(logDir, { recursive: true });
   const server = await ModelProcess.start(DIST, modelFlags(model), join(logDir, 'fanout.model.stderr.log'));
   log(`model: ${server.command} at ${server.endpoint}`);
+  // Interrupted: stop the model server too (the workers exit when their IPC channel closes).
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => void server.stop().finally(() => process.exit(130)));
+  }
   const rows: RoundRow[] = [];
   const load: string[] = [];
   try {

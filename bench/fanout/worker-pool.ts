@@ -1,7 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
-import type { PurgeCounts, ResumeToken } from '../../lambda/engine/purge-types';
+import type { KeyRange, PurgeCounts, ResumeToken } from '../../lambda/engine/purge-types';
 import { cpuSecondsOf } from '../harness/measure';
 import type { SliceReply, SliceRequest, WorkerReply, WorkRange } from './protocol';
 
@@ -39,6 +39,11 @@ export interface FanoutOptions {
   /** Where each worker's stderr goes (`<prefix>.w<i>.stderr.log`). */
   readonly logPrefix: string;
   readonly env: NodeJS.ProcessEnv;
+}
+
+/** A range for messages: `(after, through]` under its prefix. */
+export function describeRange(keys: KeyRange): string {
+  return `${JSON.stringify(keys.prefix)} (${keys.after ?? '−∞'}, ${keys.through ?? '+∞'}]`;
 }
 
 /** A range still not done after this many slices fails the run, rather than loop for ever. */
@@ -127,7 +132,7 @@ export async function runFanout(options: FanoutOptions): Promise<FanoutOutcome> 
             slices++;
             throttled += reply.throttled;
             if (reply.error !== undefined || slices >= MAX_SLICES_PER_RANGE) {
-              errors.push(`range ${range.index} (${range.prefix}): ${reply.error ?? `not done after ${slices} slices`}`);
+              errors.push(`range ${range.index} (${describeRange(range.keys)}): ${reply.error ?? `not done after ${slices} slices`}`);
               break;
             }
             token = reply.resumeToken;

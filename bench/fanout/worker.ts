@@ -29,7 +29,7 @@ async function runSlice(request: SliceRequest): Promise<SliceReply> {
     const result = await purgeBucket({
       client: clientFor(request.endpoint),
       bucket: request.bucket,
-      prefixes: [request.range.prefix],
+      range: request.range.keys,
       resumeToken: request.resumeToken,
       deadline: started + request.sliceMs,
     });
