@@ -3,7 +3,7 @@ import type { ModelConfig } from '../s3-model/model-config';
 import type { SeedResult, SeedSpec } from '../s3-model/seed';
 import type { StatsSnapshot } from '../s3-model/stats';
 import { planRanges } from './plan';
-import { runFanout, type RangeOutcome } from './worker-pool';
+import { WorkerPool, type RangeOutcome } from './worker-pool';
 
 /** The parts of ModelProcess (harness/model-process.ts) a round needs. */
 export interface ModelHandle {
@@ -69,6 +69,25 @@ function median(values: readonly number[]): number {
   return sorted[Math.floor(sorted.length / 2)];
 }
 
+/** Plans and runs the fan-out with warm workers, between two readings of the model's counters. */
+async function measureFanout(model: ModelHandle, pool: WorkerPool, spec: RoundSpec, bucket: string) {
+  // Re-applying the settings refills every partition's token bucket, after the workers' warm-up.
+  await model.configure(spec.model);
+  await new Promise((r) => setTimeout(r, 500));
+  const before = await model.stats();
+  const modelCpuBefore = model.cpuSeconds();
+
+  const planStarted = performance.now();
+  const client = createS3Client({ endpoint: model.endpoint, region: 'us-east-1' });
+  const ranges = await planRanges(client, bucket);
+  client.destroy();
+  const planSeconds = (performance.now() - planStarted) / 1000;
+
+  const fanout = await pool.run({ endpoint: model.endpoint, bucket, ranges, sliceMs: spec.sliceMs });
+  const after = await model.stats();
+  return { fanout, before, after, modelCpuSeconds: model.cpuSeconds() - modelCpuBefore, planSeconds, ranges };
+}
+
 /**
  * Seeds a bucket with `partitions` folders, plans it into ranges with the
  * engine's planner, runs the fan-out, and checks the result against the
@@ -86,29 +105,8 @@ export async function runRound(
     versionsPerKey: spec.versionsPerKey,
     prefixes: spec.partitions,
   });
-  await model.configure(spec.model);
-  await new Promise((r) => setTimeout(r, 500));
-  const before = await model.stats();
-  const modelCpuBefore = model.cpuSeconds();
-
-  const planStarted = performance.now();
-  const client = createS3Client({ endpoint: model.endpoint, region: 'us-east-1' });
-  const ranges = await planRanges(client, context.bucket);
-  client.destroy();
-  const planSeconds = (performance.now() - planStarted) / 1000;
-
-  const fanout = await runFanout({
-    distDir: context.distDir,
-    endpoint: model.endpoint,
-    bucket: context.bucket,
-    ranges,
-    workers: spec.workers,
-    sliceMs: spec.sliceMs,
-    logPrefix: context.logPrefix,
-    env: context.env,
-  });
-  const after = await model.stats();
-  const modelCpuSeconds = model.cpuSeconds() - modelCpuBefore;
+  const pool = await WorkerPool.start({ distDir: context.distDir, endpoint: model.endpoint, workers: spec.workers, logPrefix: context.logPrefix, env: context.env });
+  const { fanout, before, after, modelCpuSeconds, planSeconds, ranges } = await measureFanout(model, pool, spec, context.bucket).finally(() => pool.stop());
 
   const left = after.buckets[context.bucket]?.versionsRemaining ?? 0;
   const removed = (before.buckets[context.bucket]?.versionsRemaining ?? seeded.totalVersions) - left;

@@ -27,19 +27,6 @@ export interface FanoutOutcome {
   readonly errors: string[];
 }
 
-export interface FanoutOptions {
-  readonly distDir: string;
-  readonly endpoint: string;
-  readonly bucket: string;
-  readonly ranges: readonly WorkRange[];
-  /** Workers, i.e. Map children in flight (the Distributed Map's MaxConcurrency). */
-  readonly workers: number;
-  /** Each slice's time budget (ms); a range not done by then gets another slice with its token. */
-  readonly sliceMs: number;
-  /** Where each worker's stderr goes (`<prefix>.w<i>.stderr.log`). */
-  readonly logPrefix: string;
-  readonly env: NodeJS.ProcessEnv;
-}
 
 /** A range for messages: `(after, through]` under its prefix. */
 export function describeRange(keys: KeyRange): string {
@@ -100,23 +87,64 @@ class Worker {
   }
 }
 
+/** Where and how to start the workers. */
+export interface PoolOptions {
+  readonly distDir: string;
+  /** The S3 endpoint the workers warm up against (one ListBuckets each). */
+  readonly endpoint: string;
+  readonly workers: number;
+  /** Where each worker's stderr goes (`<prefix>.w<i>.stderr.log`). */
+  readonly logPrefix: string;
+  readonly env: NodeJS.ProcessEnv;
+}
+
+/** What one fan-out runs. */
+export interface FanoutPlan {
+  readonly endpoint: string;
+  readonly bucket: string;
+  readonly ranges: readonly WorkRange[];
+  /** Each slice's time budget (ms); a range not done by then gets another slice with its token. */
+  readonly sliceMs: number;
+}
+
 /**
- * Runs a plan the way the workflow's Distributed Map does: `workers` children
- * in flight, each taking the next range from the plan and looping slices on
- * it (with the range's resume token) until the range is done. Each worker is
- * its own process running the engine, like a warm Lambda container, so the
- * workers' CPU is their own and can be read from /proc.
+ * W worker processes, each loaded and warmed up (the engine, the SDK, one
+ * ListBuckets) before anything is measured, like warm Lambda containers:
+ * on Lambda every container starts on its own CPU, while here 64 cold
+ * starts at once would queue on 2 cores and count against the fan-out.
  */
-export async function runFanout(options: FanoutOptions): Promise<FanoutOutcome> {
-  const workers = Array.from({ length: options.workers }, (_, i) => {
-    const child = fork(join(options.distDir, 'bench/fanout/worker.js'), [], { env: options.env, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
-    child.stderr?.pipe(createWriteStream(`${options.logPrefix}.w${i}.stderr.log`));
-    return new Worker(i, child);
-  });
-  try {
-    await Promise.all(workers.map((w) => w.whenReady()));
+export class WorkerPool {
+  private constructor(private readonly workers: readonly Worker[]) {}
+
+  static async start(options: PoolOptions): Promise<WorkerPool> {
+    const workers = Array.from({ length: options.workers }, (_, i) => {
+      const child = fork(join(options.distDir, 'bench/fanout/worker.js'), [options.endpoint], {
+        env: options.env,
+        stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+      });
+      child.stderr?.pipe(createWriteStream(`${options.logPrefix}.w${i}.stderr.log`));
+      return new Worker(i, child);
+    });
+    const pool = new WorkerPool(workers);
+    try {
+      await Promise.all(workers.map((w) => w.whenReady()));
+    } catch (error) {
+      await pool.stop();
+      throw error;
+    }
+    return pool;
+  }
+
+  /**
+   * Runs a plan the way the workflow's Distributed Map does: one child per
+   * worker in flight, each taking the next range from the plan and looping
+   * slices on it (with the range's resume token) until the range is done.
+   * Each worker is its own process, so its CPU can be read from /proc.
+   */
+  async run(plan: FanoutPlan): Promise<FanoutOutcome> {
+    const { workers } = this;
     const cpuBefore = workers.map((w) => cpuSecondsOf(w.pid));
-    const queue = [...options.ranges];
+    const queue = [...plan.ranges];
     const outcomes: RangeOutcome[] = [];
     const errors: string[] = [];
     const started = performance.now();
@@ -128,7 +156,7 @@ export async function runFanout(options: FanoutOptions): Promise<FanoutOutcome> 
           let slices = 0;
           let throttled = 0;
           for (;;) {
-            const reply = await worker.slice({ kind: 'slice', endpoint: options.endpoint, bucket: options.bucket, range, resumeToken: token, sliceMs: options.sliceMs });
+            const reply = await worker.slice({ kind: 'slice', endpoint: plan.endpoint, bucket: plan.bucket, range, resumeToken: token, sliceMs: plan.sliceMs });
             slices++;
             throttled += reply.throttled;
             if (reply.error !== undefined || slices >= MAX_SLICES_PER_RANGE) {
@@ -147,7 +175,9 @@ export async function runFanout(options: FanoutOptions): Promise<FanoutOutcome> 
     const wallSeconds = (performance.now() - started) / 1000;
     const workerCpuSeconds = workers.map((w, i) => cpuSecondsOf(w.pid) - cpuBefore[i]);
     return { ranges: outcomes.sort((a, b) => a.range.index - b.range.index), wallSeconds, workerCpuSeconds, errors };
-  } finally {
-    await Promise.all(workers.map((w) => w.stop()));
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.stop()));
   }
 }

@@ -4,10 +4,12 @@
  * by the harness (protocol.ts) one at a time, each on one key range with
  * that range's resume token, until the harness disconnects.
  *
- * Started by worker-pool.ts as `node dist/bench/fanout/worker.js` with an IPC
- * channel; it only talks to the S3 endpoint it is given (loopback).
+ * Started by worker-pool.ts as `node dist/bench/fanout/worker.js ENDPOINT` with
+ * an IPC channel; it only talks to the S3 endpoint it is given (loopback).
+ * Before it says it is ready it sends one ListBuckets there, so that the
+ * SDK's lazily loaded parts (credentials, signing, HTTP) are loaded too.
  */
-import type { S3Client } from '@aws-sdk/client-s3';
+import { ListBucketsCommand, type S3Client } from '@aws-sdk/client-s3';
 import { purgeBucket } from '../../lambda/engine/purge-engine';
 import { createS3Client } from '../../lambda/engine/s3/s3-client';
 import type { SliceReply, SliceRequest } from './protocol';
@@ -59,8 +61,9 @@ async function runSlice(request: SliceRequest): Promise<SliceReply> {
   }
 }
 
-function main(): void {
-  if (!process.send) {
+async function main(): Promise<void> {
+  const endpoint = process.argv[2];
+  if (!process.send || !endpoint) {
     process.stderr.write('worker.js runs under the fan-out harness (bench/fanout/run.ts), which talks to it over IPC\n');
     process.exit(2);
   }
@@ -70,7 +73,11 @@ function main(): void {
     void runSlice(message).then((reply) => send(reply));
   });
   process.on('disconnect', () => process.exit(0));
+  await clientFor(endpoint).send(new ListBucketsCommand({}));
   send({ kind: 'ready' });
 }
 
-main();
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});
