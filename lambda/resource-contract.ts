@@ -55,7 +55,7 @@ export const PHYSICAL_ID_PREFIX = 'version-purger:';
 export const ENV = {
   /**
    * Milliseconds of Lambda time kept free at the end of each invocation for
-   * stopping the engine and handing over (self-invoke or answer).
+   * stopping the engine and returning the step result to the workflow.
    */
   safetyMarginMs: 'VERSION_PURGER_SAFETY_MARGIN_MS',
   /**

@@ -1,12 +1,14 @@
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Aws, type CfnResource, Duration, Fn, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct, type IConstruct } from 'constructs';
-import { ENV } from './private/handler-contract';
+import { ENV, STATE_MACHINE_NAME_PREFIX } from './private/handler-contract';
+import { purgeWorkflowDefinition } from './private/purge-workflow';
 import { handlerAssetDir } from './handler-asset';
 import { VersionPurgerValidationError } from './validation-error';
 
@@ -21,10 +23,10 @@ import { VersionPurgerValidationError } from './validation-error';
 export const DEFAULT_MEMORY_SIZE = 1769;
 
 /**
- * Default timeout of one handler invocation: Lambda's maximum, so that a purge
- * needs as few hand-overs as possible (at the measured 3,500–28,000 keys/s, one
- * invocation deletes 3–25 million versions). Longer purges continue in
- * further invocations.
+ * Default timeout of one handler invocation: Lambda's maximum, so that a key
+ * range needs as few slices as possible (at the measured 3,500–28,000 keys/s,
+ * one invocation deletes 3–25 million versions). A range that needs longer
+ * loops in the workflow: the next slice resumes from its token.
  */
 export const DEFAULT_TIMEOUT = Duration.minutes(15);
 
@@ -33,6 +35,26 @@ export const DEFAULT_TIMEOUT = Duration.minutes(15);
  * bundle targets Node.js 22, so 22 or later is required.
  */
 export const DEFAULT_RUNTIME = lambda.Runtime.NODEJS_24_X;
+
+/**
+ * Default of `maxConcurrency`: key ranges in flight at once in the workflow's
+ * Distributed Map. 16 slices, each about one vCPU at full speed, ask S3 for
+ * up to 16 × 3,500 = 56,000 deletions/s, which a bucket with a few hot
+ * partitions gives at once; more in flight mostly waits for S3 to split
+ * partitions (503 SlowDown). Until the fan-out benchmark (bench/) measures a
+ * better figure, this is the design's starting point.
+ */
+export const DEFAULT_MAX_CONCURRENCY = 16;
+
+/** Distributed Map's limit on child executions in flight. */
+export const MAX_MAX_CONCURRENCY = 10_000;
+
+/**
+ * The workflow's own timeout: a backstop. Teardown answers before the custom
+ * resource's serviceTimeout (at most 1 hour) on its own; a retention run
+ * that takes longer is stopped, and the next scheduled run goes on.
+ */
+export const WORKFLOW_TIMEOUT = Duration.hours(1);
 
 /** Default retention of the handler's log group. */
 export const DEFAULT_LOG_RETENTION = logs.RetentionDays.ONE_MONTH;
@@ -43,6 +65,7 @@ export interface ProviderSettings {
   readonly timeout: Duration;
   readonly runtime: lambda.Runtime;
   readonly logRetention: logs.RetentionDays;
+  readonly maxConcurrency: number;
 }
 
 /** Settings a `VersionPurger` asked for explicitly (the rest take the defaults). */
@@ -63,13 +86,16 @@ export interface RetentionFailureHandling {
   readonly deadLetterQueue: sqs.Queue;
   /** In ALARM while the dead-letter queue holds a message. */
   readonly deadLetterAlarm: cloudwatch.Alarm;
+  /** In ALARM after a workflow execution failed, timed out or was aborted (a retention run that failed ends so). */
+  readonly workflowAlarm: cloudwatch.Alarm;
 }
 
 /**
- * The one Lambda function (with its role and log group) shared by every
- * `VersionPurger` in a stack. Each purger attaches its own bucket policy to
- * {@link role}; the provider only grants what is not bucket-specific: writing
- * its logs and invoking itself to continue long purges.
+ * The one Lambda function (with its role and log group) and the one Step
+ * Functions workflow shared by every `VersionPurger` in a stack. Each purger
+ * attaches its own bucket policy to {@link role}; the provider only grants
+ * what is not bucket-specific: writing its logs, reading its stack, and
+ * starting executions of its own workflow.
  */
 export class VersionPurgerProvider extends Construct {
   /**
@@ -89,6 +115,7 @@ export class VersionPurgerProvider extends Construct {
       timeout: requested.timeout ?? DEFAULT_TIMEOUT,
       runtime: requested.runtime ?? DEFAULT_RUNTIME,
       logRetention: requested.logRetention ?? DEFAULT_LOG_RETENTION,
+      maxConcurrency: requested.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY,
     });
   }
 
@@ -99,11 +126,20 @@ export class VersionPurgerProvider extends Construct {
   /** The function's log group. */
   public readonly logGroup: logs.LogGroup;
   /**
-   * Lets the function invoke itself. A separate policy (not the role's
-   * default policy, on which the function depends) so that it can name the
-   * function's own ARN without a dependency cycle. Custom resources depend on it.
+   * The workflow that runs teardowns and retention runs: a Standard state
+   * machine named `VersionPurger-<stack UUID>`, so that the function finds
+   * it from its stack id without a reference (which would be a cycle: the
+   * state machine invokes the function).
    */
-  public readonly selfInvokePolicy: iam.Policy;
+  public readonly stateMachine: sfn.StateMachine;
+  /**
+   * Lets the function start executions of its own workflow (a Delete starts
+   * one). A separate policy, which custom resources depend on: it outlives
+   * every purge.
+   */
+  public readonly startExecutionPolicy: iam.Policy;
+  /** The workflow's log group (execution events, without their data). */
+  public readonly workflowLogGroup: logs.LogGroup;
   /** The settings the function was created with. */
   public readonly settings: ProviderSettings;
   private failureHandling?: RetentionFailureHandling;
@@ -157,26 +193,53 @@ export class VersionPurgerProvider extends Construct {
       },
     });
 
-    this.selfInvokePolicy = new iam.Policy(this, 'SelfInvokePolicy', {
+    const stack = Stack.of(this);
+    // The name follows from the stack id alone (lambda/workflow/contract.ts, stateMachineNameFor).
+    const stateMachineName = `${STATE_MACHINE_NAME_PREFIX}${Fn.select(2, Fn.split('/', Aws.STACK_ID))}`;
+    this.startExecutionPolicy = new iam.Policy(this, 'StartExecutionPolicy', {
       roles: [this.role],
       statements: [
         new iam.PolicyStatement({
-          actions: ['lambda:InvokeFunction'],
-          resources: [this.function.functionArn],
+          actions: ['states:StartExecution'],
+          resources: [stack.formatArn({ service: 'states', resource: 'stateMachine', resourceName: stateMachineName, arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
         }),
       ],
     });
+
+    this.workflowLogGroup = new logs.LogGroup(this, 'WorkflowLogGroup', {
+      retention: settings.logRetention,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.stateMachine = new sfn.StateMachine(this, 'Workflow', {
+      stateMachineName,
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      comment: 'cdk-version-purger: teardown and retention runs, fanned out over key ranges',
+      definitionBody: sfn.DefinitionBody.fromChainable(
+        purgeWorkflowDefinition(new Construct(this, 'States'), this.function, { maxConcurrency: settings.maxConcurrency }),
+      ),
+      timeout: WORKFLOW_TIMEOUT,
+      // Execution data holds CloudFormation's pre-signed ResponseURL: events only, never their data.
+      logs: { destination: this.workflowLogGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
+    });
+    Validations.of(this.stateMachine).acknowledge({
+      id: 'AwsSolutions-SF2',
+      reason:
+        'X-Ray tracing is off: every step is one invocation of the provider function, whose logs and the execution ' +
+        'history (per-range counts) already show where time goes; tracing would add cost and wildcard IAM actions.',
+    });
+    this.acknowledgeWorkflowWildcards(stack);
   }
 
   /**
    * Prepares the function for scheduled retention runs, once per stack:
-   * - asynchronous invocations are not retried (`retryAttempts: 0`): a
-   *   retention run that failed throws at its end, and retrying it blindly
-   *   would repeat a permanent problem; teardown never throws, so this only
-   *   changes what happens after a crash (see README.md, "Usage: retention");
-   * - failed invocations go to an SQS queue (on-failure destination),
-   *   encrypted, TLS only, keeping messages 14 days;
-   * - an alarm goes off while that queue holds a message.
+   * - asynchronous invocations are not retried (`retryAttempts: 0`): the
+   *   handler never throws for CloudFormation's events, so this only changes
+   *   what happens after a crash (see README.md, "Usage: retention");
+   * - failed invocations and schedule events EventBridge could not deliver
+   *   go to an SQS queue, encrypted, TLS only, keeping messages 14 days;
+   * - an alarm goes off while that queue holds a message;
+   * - an alarm goes off when a workflow execution fails, times out or is
+   *   aborted: a retention run that failed ends its execution in a Fail state.
    */
   public enableRetention(): RetentionFailureHandling {
     if (this.failureHandling) return this.failureHandling;
@@ -205,8 +268,50 @@ export class VersionPurgerProvider extends Construct {
       evaluationPeriods: 1,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
-    this.failureHandling = { deadLetterQueue, deadLetterAlarm };
+    const period = Duration.minutes(5);
+    const workflowAlarm = new cloudwatch.Alarm(this, 'WorkflowAlarm', {
+      alarmDescription:
+        'cdk-version-purger: a workflow execution failed, timed out or was aborted (a retention run that failed, or ' +
+        'a teardown whose answer could not be delivered). The execution history and the function\'s logs have the details.',
+      metric: new cloudwatch.MathExpression({
+        expression: 'failed + timedOut + aborted',
+        label: 'Failed workflow executions',
+        period,
+        usingMetrics: {
+          failed: this.stateMachine.metricFailed({ period, statistic: 'Sum' }),
+          timedOut: this.stateMachine.metricTimedOut({ period, statistic: 'Sum' }),
+          aborted: this.stateMachine.metricAborted({ period, statistic: 'Sum' }),
+        },
+      }),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    this.failureHandling = { deadLetterQueue, deadLetterAlarm, workflowAlarm };
     return this.failureHandling;
+  }
+
+  /**
+   * The wildcards Step Functions itself needs, acknowledged for cdk-nag one
+   * by one: log delivery (no resource-level permissions exist), the
+   * Distributed Map's own child executions, and the provider function's
+   * versions (LambdaInvoke grants `<function arn>:*`).
+   */
+  private acknowledgeWorkflowWildcards(stack: Stack): void {
+    const logicalId = (c: IConstruct) => stack.resolve((c.node.defaultChild as CfnResource).logicalId) as string;
+    const machine = logicalId(this.stateMachine);
+    const executions = `arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${machine}"}]}]}`;
+    const reasons: Record<string, string> = {
+      '*': 'Step Functions delivers its execution logs through CloudWatch Logs log-delivery actions, which have no resource-level permissions.',
+      [`<${logicalId(this.function)}.Arn>:*`]: 'LambdaInvoke grants the provider function and its versions; the workflow invokes nothing else.',
+      [`${executions}:*`]: 'The Distributed Map describes and stops its own child executions (the execution ARNs of this state machine only).',
+      [`${executions}/TeardownRanges:*`]: 'The teardown Distributed Map may redrive its own map runs only.',
+      [`${executions}/RetentionRanges:*`]: 'The retention Distributed Map may redrive its own map runs only.',
+    };
+    for (const [resource, reason] of Object.entries(reasons)) {
+      Validations.of(this.stateMachine).acknowledge({ id: `AwsSolutions-IAM5[Resource::${resource}]`, reason });
+    }
   }
 
   /** Throws when `requested` asks for settings other than the function has. */
@@ -219,12 +324,13 @@ export class VersionPurgerProvider extends Construct {
     check('timeout', requested.timeout?.toHumanString(), this.settings.timeout.toHumanString());
     check('runtime', requested.runtime?.name, this.settings.runtime.name);
     check('logRetention', requested.logRetention, this.settings.logRetention);
+    check('maxConcurrency', requested.maxConcurrency, this.settings.maxConcurrency);
     if (conflicts.length > 0) {
       throw new VersionPurgerValidationError(
         requester,
         `every VersionPurger in a stack shares one Lambda function, created with the settings of the first one; ` +
           `this one asks for ${conflicts.join(', ')}. Give every VersionPurger in the stack the same ` +
-          'memorySize, timeout, runtime and logRetention, or set them on the first one only.',
+          'memorySize, timeout, runtime, logRetention and maxConcurrency, or set them on the first one only.',
       );
     }
   }

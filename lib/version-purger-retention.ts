@@ -197,14 +197,14 @@ export class PurgerRetention extends Construct {
       description: `cdk-version-purger: retention cleanup for ${scope.node.path}`.slice(0, 512),
     });
     this.rule.addTarget(
-      new targets.LambdaFunction(provider.function, {
-        event: events.RuleTargetInput.fromObject(this.input),
+      new targets.SfnStateMachine(provider.stateMachine, {
+        input: events.RuleTargetInput.fromObject(this.input),
         // Events EventBridge cannot deliver go where failed invocations go.
         deadLetterQueue: failure.deadLetterQueue,
       }),
     );
     // The first run must find its permissions in place.
-    this.rule.node.addDependency(this.iamPolicy, provider.selfInvokePolicy);
+    this.rule.node.addDependency(this.iamPolicy);
 
     this.alarm = new cloudwatch.Alarm(this, 'Alarm', {
       alarmDescription:

@@ -18,6 +18,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct, type IConstruct } from 'constructs';
 import {
   FENCE_STATEMENT_SID,
@@ -31,9 +32,11 @@ import type { RetentionMetric } from './retention-metric';
 import {
   DEAD_LETTER_RETENTION,
   DEFAULT_LOG_RETENTION,
+  DEFAULT_MAX_CONCURRENCY,
   DEFAULT_MEMORY_SIZE,
   DEFAULT_RUNTIME,
   DEFAULT_TIMEOUT,
+  MAX_MAX_CONCURRENCY,
   VersionPurgerProvider,
 } from './version-purger-provider';
 import {
@@ -125,8 +128,9 @@ export interface VersionPurgerProps {
   readonly memorySize?: number;
 
   /**
-   * Timeout of one handler invocation (1 second to 15 minutes). A purge that
-   * needs longer continues in a new invocation. Shared like `memorySize`.
+   * Timeout of one handler invocation (1 second to 15 minutes). A key range
+   * that needs longer continues in the next slice of the workflow. Shared
+   * like `memorySize`.
    * @default Duration.minutes(15)
    */
   readonly timeout?: Duration;
@@ -137,6 +141,16 @@ export interface VersionPurgerProps {
    * @default lambda.Runtime.NODEJS_24_X
    */
   readonly runtime?: lambda.Runtime;
+
+  /**
+   * Key ranges purged at once: the largest number of child executions of the
+   * workflow's Distributed Map in flight, each one invocation of the handler
+   * working on its own disjoint key range (1 to 10,000, Step Functions'
+   * limit). More ranges in flight use more of S3's per-partition request
+   * rates and more concurrent Lambda invocations. Shared like `memorySize`.
+   * @default 16
+   */
+  readonly maxConcurrency?: number;
 
   /**
    * Retention of the handler's log group. Shared like `memorySize`.
@@ -201,6 +215,8 @@ export class VersionPurger extends Construct {
   public static readonly DEFAULT_TIMEOUT: Duration = DEFAULT_TIMEOUT;
   /** Default of `runtime`: the newest Node.js runtime aws-cdk-lib offers. */
   public static readonly DEFAULT_RUNTIME: lambda.Runtime = DEFAULT_RUNTIME;
+  /** Default of `maxConcurrency`: key ranges in flight at once. */
+  public static readonly DEFAULT_MAX_CONCURRENCY: number = DEFAULT_MAX_CONCURRENCY;
   /** Default of `logRetention`. */
   public static readonly DEFAULT_LOG_RETENTION: logs.RetentionDays = DEFAULT_LOG_RETENTION;
   /** How long the dead-letter queue keeps failed invocations: SQS's maximum, 14 days. */
@@ -224,6 +240,14 @@ export class VersionPurger extends Construct {
   public readonly bucket: s3.IBucket;
   /** The stack's shared handler function. */
   public readonly handlerFunction: lambda.IFunction;
+  /** The stack's shared workflow: runs every teardown and retention run over key ranges. */
+  public readonly stateMachine: sfn.IStateMachine;
+  /**
+   * In ALARM after a workflow execution failed, timed out or was aborted
+   * (a retention run that failed ends its execution so). Created with the
+   * first retention schedule in the stack.
+   */
+  public readonly workflowAlarm?: cloudwatch.IAlarm;
   /** The `Custom::VersionPurger` resource. */
   public readonly customResource: CustomResource;
   /**
@@ -278,8 +302,10 @@ export class VersionPurger extends Construct {
       timeout: props.timeout,
       runtime: props.runtime,
       logRetention: props.logRetention,
+      maxConcurrency: props.maxConcurrency,
     });
     this.handlerFunction = provider.function;
+    this.stateMachine = provider.stateMachine;
     if (settings.purgeOnDelete) {
       this.purgeOnDeleteIamPolicy = this.grantPurge(provider, props.bucket, settings);
       Tags.of(props.bucket).add(PURGE_TAG_KEY, this.ownerId);
@@ -296,6 +322,7 @@ export class VersionPurger extends Construct {
       this.retentionAlarm = this.retention.alarm;
       this.deadLetterQueue = failure.deadLetterQueue;
       this.deadLetterAlarm = failure.deadLetterAlarm;
+      this.workflowAlarm = failure.workflowAlarm;
     }
     this.orderDeletion(provider, props.bucket, settings.cfnBucket);
   }
@@ -357,11 +384,11 @@ export class VersionPurger extends Construct {
 
   /**
    * Makes CloudFormation delete the custom resource (and so run the purge)
-   * before everything the handler needs while it purges: its self-invoke
-   * permission, its bucket permissions and the bucket's policy.
+   * before everything the handler needs while it purges: the workflow and
+   * the permission to start it, its bucket permissions and the bucket's policy.
    */
   private orderDeletion(provider: VersionPurgerProvider, bucket: s3.IBucket, cfnBucket: s3.CfnBucket | undefined): void {
-    this.customResource.node.addDependency(provider.selfInvokePolicy);
+    this.customResource.node.addDependency(provider.startExecutionPolicy, provider.stateMachine);
     if (this.purgeOnDeleteIamPolicy) this.customResource.node.addDependency(this.purgeOnDeleteIamPolicy);
     if (cfnBucket) {
       // A bucket policy added after this construct (addToResourcePolicy) must
@@ -398,9 +425,18 @@ export class VersionPurger extends Construct {
     }
   }
 
-  /** Checks memory, timeout and runtime against Lambda's limits (tokens are skipped). */
+  /** Checks memory, timeout and runtime against Lambda's limits, maxConcurrency against Step Functions' (tokens are skipped). */
   private validateFunctionSettings(props: VersionPurgerProps): void {
-    const { memorySize, timeout, runtime } = props;
+    const { memorySize, timeout, runtime, maxConcurrency } = props;
+    if (maxConcurrency !== undefined && !Token.isUnresolved(maxConcurrency)) {
+      if (!Number.isInteger(maxConcurrency) || maxConcurrency < 1 || maxConcurrency > MAX_MAX_CONCURRENCY) {
+        throw new VersionPurgerValidationError(
+          this,
+          `maxConcurrency must be a whole number from 1 to ${MAX_MAX_CONCURRENCY.toLocaleString('en-US')} (key ranges in flight; ` +
+            `Step Functions' Distributed Map runs at most that many child executions at once), got ${maxConcurrency}.`,
+        );
+      }
+    }
     if (memorySize !== undefined && !Token.isUnresolved(memorySize)) {
       if (!Number.isInteger(memorySize) || memorySize < MIN_MEMORY_MB || memorySize > MAX_MEMORY_MB) {
         throw new VersionPurgerValidationError(

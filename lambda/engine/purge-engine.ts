@@ -74,7 +74,7 @@ function validateOptions(o: PurgeOptions): void {
 }
 
 /** The prefixes a run lists, each once: a prefix inside another one would list its keys twice. */
-function scopesOf(prefixes: readonly string[] | undefined): string[] {
+export function scopesOf(prefixes: readonly string[] | undefined): string[] {
   const given = [...new Set(prefixes ?? [])];
   if (given.length === 0 || given.includes('')) return [''];
   return given.filter((p) => !given.some((q) => q !== p && p.startsWith(q))).sort();

@@ -1,19 +1,16 @@
 /**
  * The contract between the `VersionPurger` construct's retention schedule
  * (lib/) and the handler's retention path (lambda/): the event the
- * EventBridge rule sends, the continuation the handler sends to itself, and
- * the metric names the alarms watch. Types and plain constants only, so that
+ * EventBridge rule sends (the input of a retention execution of the Step
+ * Functions workflow), the configured run, and the metric names the alarms
+ * watch. Types and plain constants only, so that
  * lib/ can import this file without pulling Lambda code into a CDK app.
  */
 import type { PrefixTotals } from './prefix-report';
-import type { ResumeToken } from '../engine/resume-token';
 import type { RetentionPolicy } from '../engine/retention-policy';
 
 /** `kind` of the event the schedule sends. */
 export const RETENTION_EVENT_KIND = 'retention';
-
-/** `kind` of the payload a retention run sends to itself to continue. */
-export const RETENTION_CONTINUATION_KIND = 'retention-continuation';
 
 /**
  * Key of the custom resource's CloudFormation `Metadata` entry that holds a
@@ -46,16 +43,6 @@ export interface RetentionRequest {
    * @default - the run's start time
    */
   readonly asOf?: string;
-}
-
-/** What a retention run sends to itself: the request it serves, and where it stands. */
-export interface RetentionRequestContinuation {
-  readonly kind: typeof RETENTION_CONTINUATION_KIND;
-  readonly v: 2;
-  readonly purger: string;
-  /** True when the run is a dry run (configured, or asked for by the request). */
-  readonly dryRun: boolean;
-  readonly state: RetentionRunState;
 }
 
 /** Where a dry run writes its report (the construct's `dryRunReportLocation`, resolved). */
@@ -125,32 +112,6 @@ export interface RetentionReportProgress {
   readonly files: readonly string[];
 }
 
-/** What one invocation of a retention run hands to the next. JSON-serialisable. */
-export interface RetentionRunState {
-  /** Request id of the run's first invocation; names the run in logs and reports. */
-  readonly runId: string;
-  /** Epoch ms when the first invocation started: the run's duration counts from here. */
-  readonly startedAt: number;
-  /** Epoch ms the policy is evaluated at; the same for every invocation of the run. */
-  readonly asOf: number;
-  /** 1 for the invocation the schedule started. */
-  readonly invocation: number;
-  /** The engine's token: position, selector state, counts and errors so far. */
-  readonly resumeToken: ResumeToken | null;
-  readonly tally: RetentionTallySnapshot;
-  /** Present for dry runs that write a report. */
-  readonly report: RetentionReportProgress | null;
-}
-
-/** What a retention run sends to itself (asynchronously) when it needs another invocation. */
-export interface RetentionContinuation {
-  readonly kind: typeof RETENTION_CONTINUATION_KIND;
-  readonly v: 1;
-  /** The event that started the run, unchanged. */
-  readonly run: RetentionEvent;
-  readonly state: RetentionRunState;
-}
-
 /** CloudWatch namespace of the retention metrics. */
 export const METRICS_NAMESPACE = 'VersionPurger';
 
@@ -182,7 +143,7 @@ export const RETENTION_METRIC = {
 function isRetentionRequest(value: unknown): value is { readonly kind: string } {
   if (typeof value !== 'object' || value === null) return false;
   const kind = (value as { kind?: unknown }).kind;
-  return kind === RETENTION_EVENT_KIND || kind === RETENTION_CONTINUATION_KIND;
+  return kind === RETENTION_EVENT_KIND;
 }
 
 export { isRetentionRequest };

@@ -105,18 +105,18 @@ export class ReportEntryCollector {
   }
 
   /**
-   * Writes the collected entries as `<stem>.entries-<invocation>.ndjson` and
+   * Writes the collected entries as `<stem>.entries-<label>.ndjson` (the label names the slice) and
    * returns the progress including it; unchanged when nothing was collected.
    */
   async flush(
     s3: S3Client,
     target: RetentionReportTarget,
     stem: string,
-    invocation: number,
+    label: number | string,
     progress: RetentionReportProgress,
   ): Promise<RetentionReportProgress> {
     if (this.lines.length === 0) return progress;
-    const key = `${stem}.entries-${String(invocation).padStart(4, '0')}.ndjson`;
+    const key = `${stem}.entries-${String(label).padStart(4, '0')}.ndjson`;
     await putReportObject(s3, target.bucketName, key, `${this.lines.join('\n')}\n`, 'application/x-ndjson');
     return { entriesWritten: progress.entriesWritten + this.lines.length, files: [...progress.files, key] };
   }

@@ -1,16 +1,7 @@
 import { type CloudFormationClient, DescribeStackResourceCommand } from '@aws-sdk/client-cloudformation';
 import { RetentionEventError } from '../engine/errors';
 import { RESOURCE_TYPE } from '../resource-contract';
-import {
-  RETENTION_CONTINUATION_KIND,
-  RETENTION_EVENT_KIND,
-  RETENTION_METADATA_KEY,
-  type RetentionContinuation,
-  type RetentionEvent,
-  type RetentionRequest,
-  type RetentionRequestContinuation,
-  type RetentionRunState,
-} from './contract';
+import { RETENTION_EVENT_KIND, RETENTION_METADATA_KEY, type RetentionEvent, type RetentionRequest } from './contract';
 import { errorMessage } from '../engine/s3/s3-errors';
 
 /**
@@ -32,6 +23,8 @@ export interface RetentionConfigSource {
   readonly stackId: string | undefined;
   readonly now: () => number;
 }
+
+export { parseRequest };
 
 const REQUEST_PROPERTIES: readonly string[] = ['kind', 'v', 'purger', 'dryRun', 'asOf'];
 
@@ -109,42 +102,16 @@ function narrow(configured: Record<string, unknown>, dryRun: boolean, asOf: numb
 }
 
 /**
- * Resolves a request, or a continuation the function sent itself, into the
- * form lambda/retention/run.ts runs (a configured {@link RetentionEvent}, or
- * a {@link RetentionContinuation} around it). Also returns the purger, which
- * the next continuation must name.
+ * Resolves a request into the run lambda/retention/steps/ carry out: the
+ * purger's configured {@link RetentionEvent}, narrowed by the request.
+ * Also returns the purger.
  * @throws RetentionEventError for a request that cannot run.
  */
-export async function resolveRetentionRequest(
-  value: unknown,
-  source: RetentionConfigSource,
-): Promise<{ purger: string; run: RetentionEvent | RetentionContinuation }> {
+export async function resolveRetentionRequest(value: unknown, source: RetentionConfigSource): Promise<{ purger: string; run: RetentionEvent }> {
   const now = source.now();
-  if (isObject(value) && value.kind === RETENTION_CONTINUATION_KIND) {
-    if (value.v !== 2 || typeof value.purger !== 'string' || !isObject(value.state) || typeof value.dryRun !== 'boolean') {
-      invalid('malformed continuation.');
-    }
-    const state = value.state as unknown as RetentionRunState;
-    const configured = await loadConfiguredRun(value.purger, source);
-    // The state's asOf is checked like a request's: a continuation is data to
-    // resume from, not a licence to evaluate the policy at another time.
-    const run = narrow(configured, value.dryRun, Number.isFinite(state.asOf) ? state.asOf : undefined, now);
-    return { purger: value.purger, run: { kind: RETENTION_CONTINUATION_KIND, v: 1, run, state } };
-  }
   const request = parseRequest(value);
   const configured = await loadConfiguredRun(request.purger, source);
   const asOf = request.asOf !== undefined ? Date.parse(request.asOf) : undefined;
   const run = narrow(configured, request.dryRun === true, asOf, now);
   return { purger: request.purger, run: request.asOf !== undefined ? { ...run, asOf: request.asOf } : run };
-}
-
-/** The continuation to send for `purger`: the run's state without its policy (the next invocation reads it again). */
-export function toRequestContinuation(purger: string, continuation: RetentionContinuation): RetentionRequestContinuation {
-  return {
-    kind: RETENTION_CONTINUATION_KIND,
-    v: 2,
-    purger,
-    dryRun: continuation.run.dryRun,
-    state: continuation.state,
-  };
 }

@@ -4,7 +4,7 @@ import { ENV } from '../resource-contract';
 export interface HandlerEnv {
   /**
    * Lambda time kept free at the end of an invocation for the engine to stop
-   * cleanly and for the hand-over (self-invoke or answer). Capped at a quarter
+   * cleanly and for returning the step result to the workflow. Capped at a quarter
    * of the time left when the invocation starts.
    * @default 60000
    */

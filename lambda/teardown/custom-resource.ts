@@ -3,13 +3,13 @@ import type { CfnAnswer, CfnCreateEvent, CfnDeleteEvent, CfnUpdateEvent } from '
 import { describeError } from '../engine/describe-error';
 import { CREATE_FAILED_PHYSICAL_ID, PROPERTY, PURGE_TAG_KEY } from '../resource-contract';
 import { physicalIdFor } from './physical-id';
-import { NO_PROGRESS, progressOf, type TeardownMetrics, type TeardownProgress } from './metrics';
+import { NO_PROGRESS, type TeardownMetrics } from './metrics';
 import { errorMessage } from '../engine/s3/s3-errors';
 import type { TeardownDeps } from './deps';
 import { checkStackDeletion, type StackDeletionCheck } from './stack-deletion-check';
 import { readSettings, type TeardownSettings } from './settings';
 import { fenceWrites } from './write-fence';
-import { purgeSlice, type TeardownOutcome, type TeardownState, type TeardownTiming } from './purge-slice';
+import { TEARDOWN_EXECUTION_KIND, type TeardownExecutionInput } from '../workflow/contract';
 
 
 /** Create: registers nothing and deletes nothing; answers with a physical id derived from the bucket. */
@@ -191,21 +191,21 @@ async function refuseUnlessOwned(
 }
 
 /**
- * How a Delete answers before its purge slice runs. A FAILED answer (a check
+ * How a Delete answers before its purge starts. A FAILED answer (a check
  * that could not be made, bad properties) is a failed teardown: it carries
- * metrics: the totals of earlier invocations, if any. A refusal (SUCCESS,
- * nothing deleted) carries none: no teardown was attempted.
+ * metrics (nothing deleted yet). A refusal (SUCCESS, nothing deleted) carries
+ * none: no teardown was attempted.
  */
-function answerBeforePurge(event: CfnDeleteEvent, startedAt: number, invocation: number, now: () => number, progress: TeardownProgress) {
+function answerBeforePurge(event: CfnDeleteEvent, startedAt: number, now: () => number) {
   return (Status: 'SUCCESS' | 'FAILED', Reason: string): TeardownOutcome => {
     const answer: CfnAnswer = { Status, Reason, PhysicalResourceId: event.PhysicalResourceId };
     if (Status === 'SUCCESS') return { kind: 'answer', answer };
     const bucket = event.ResourceProperties?.[PROPERTY.bucketName];
     const metrics: TeardownMetrics = {
-      ...progress,
+      ...NO_PROGRESS,
       bucket: typeof bucket === 'string' ? bucket : '(unknown)',
       requestId: event.RequestId,
-      invocations: invocation,
+      invocations: 1,
       durationMs: now() - startedAt,
       failed: true,
     };
@@ -213,11 +213,15 @@ function answerBeforePurge(event: CfnDeleteEvent, startedAt: number, invocation:
   };
 }
 
-/** Decides the answer after a Delete's checks; runs the first purge slice. */
-async function onDelete(event: CfnDeleteEvent, deps: TeardownDeps, timing: TeardownTiming): Promise<TeardownOutcome> {
+/**
+ * Decides the answer after a Delete's checks, fences writes, and hands the
+ * purge to the Step Functions workflow (`kind: 'start'`): the handler starts
+ * an execution and returns without answering; the workflow answers.
+ */
+async function onDelete(event: CfnDeleteEvent, deps: TeardownDeps): Promise<TeardownOutcome> {
   const now = deps.now ?? Date.now;
   const startedAt = now();
-  const answer = answerBeforePurge(event, startedAt, 1, now, NO_PROGRESS);
+  const answer = answerBeforePurge(event, startedAt, now);
   if (event.PhysicalResourceId === CREATE_FAILED_PHYSICAL_ID) {
     return answer('SUCCESS', 'Create had failed; nothing to delete.');
   }
@@ -240,30 +244,48 @@ async function onDelete(event: CfnDeleteEvent, deps: TeardownDeps, timing: Teard
     if (fence === 'missing') return answer('SUCCESS', `Bucket ${bucket} does not exist; nothing to purge.`);
     fenced = fence === 'fenced';
   }
-  return purgeSlice(event, settings, { startedAt, invocation: 1, resumeToken: null, fenced }, deps, timing);
+  return { kind: 'start', input: { kind: TEARDOWN_EXECUTION_KIND, v: 1, event, startedAt, fenced } };
 }
 
-/** Runs the next purge slice of a continued Delete. */
-async function onContinuation(
-  event: CfnDeleteEvent,
-  state: TeardownState,
-  deps: TeardownDeps,
-  timing: TeardownTiming,
-): Promise<TeardownOutcome> {
-  const answer = answerBeforePurge(event, state.startedAt, state.invocation, deps.now ?? Date.now, progressOf(state.resumeToken));
+/** What a workflow step may do after {@link recheckDelete}. */
+export type DeleteCheck =
+  | { readonly kind: 'allowed'; readonly settings: TeardownSettings }
+  | { readonly kind: 'refused'; readonly status: 'SUCCESS' | 'FAILED'; readonly reason: string };
+
+/**
+ * The chain of checks every workflow step that may delete runs again,
+ * whatever invoked it: properties readable, purgeOnDelete, properties bound
+ * to the physical id, CloudFormation's confirmation that the stack is
+ * deleting the resource now, the ownership tag. A step payload is where to
+ * resume, never a permission to delete.
+ */
+async function recheckDelete(event: CfnDeleteEvent, deps: TeardownDeps): Promise<DeleteCheck> {
+  const refused = (status: 'SUCCESS' | 'FAILED', reason: string): DeleteCheck => ({ kind: 'refused', status, reason });
+  if (event.PhysicalResourceId === CREATE_FAILED_PHYSICAL_ID) return refused('SUCCESS', 'Create had failed; nothing to delete.');
   let settings: TeardownSettings;
   try {
     settings = readSettings(event.ResourceProperties);
   } catch (err) {
-    return answer('FAILED', errorMessage(err));
+    return refused('FAILED', errorMessage(err));
   }
-  // A continuation's state is where to resume, never a permission to delete:
-  // every slice checks again, as the first one did.
-  if (!settings.purgeOnDelete) return answer('SUCCESS', `purgeOnDelete is false; bucket ${settings.bucket} was left as it is.`);
-  const refusal = await refusalOf(event, settings, deps, answer);
-  if (refusal) return refusal;
-  return purgeSlice(event, settings, state, deps, timing);
+  if (!settings.purgeOnDelete) return refused('SUCCESS', `purgeOnDelete is false; bucket ${settings.bucket} was left as it is.`);
+  const toOutcome = (Status: 'SUCCESS' | 'FAILED', Reason: string): TeardownOutcome => ({
+    kind: 'answer',
+    answer: { Status, Reason, PhysicalResourceId: event.PhysicalResourceId },
+  });
+  const refusal = await refusalOf(event, settings, deps, toOutcome);
+  if (refusal?.kind === 'answer') return refused(refusal.answer.Status, refusal.answer.Reason ?? '');
+  return { kind: 'allowed', settings };
 }
 
-export { physicalIdFor, onCreate, onUpdate, onDelete, onContinuation };
-export { MAX_INVOCATIONS, MIN_SLICE_MS, type TeardownOutcome, type TeardownState, type TeardownTiming } from './purge-slice';
+/** The handler's next step for a CloudFormation request: answer it, or start the workflow (Delete). */
+export type TeardownOutcome =
+  | {
+      readonly kind: 'answer';
+      readonly answer: CfnAnswer;
+      /** The teardown's totals, to emit with the answer; absent when nothing was attempted (a refusal). */
+      readonly metrics?: TeardownMetrics;
+    }
+  | { readonly kind: 'start'; readonly input: TeardownExecutionInput };
+
+export { physicalIdFor, onCreate, onUpdate, onDelete, recheckDelete };

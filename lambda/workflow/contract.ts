@@ -271,6 +271,8 @@ export interface TeardownRangeResult {
   readonly bucketMissing?: boolean;
   /** Why the range stopped, when it stopped on an error. */
   readonly stoppedBy?: string;
+  /** The re-run checks refused the slice (the stack no longer deletes the resource, the tag changed, …): nothing was deleted. */
+  readonly refusal?: TeardownVerdict;
   /** The first failures (at most a few). */
   readonly errors: DeleteFailure[];
   readonly uploadErrors: AbortFailure[];

@@ -25,3 +25,12 @@ export {
 } from '../../lambda/retention/contract';
 export { createKeyFilter } from '../../lambda/engine/key-filter';
 export { validateRetentionPolicy } from '../../lambda/engine/retention-policy';
+export {
+  RETENTION_EXECUTION_KIND,
+  STATE,
+  STATE_MACHINE_NAME_PREFIX,
+  STEP,
+  TEARDOWN_EXECUTION_KIND,
+  WORKFLOW_KIND,
+  WORKFLOW_VERSION,
+} from '../../lambda/workflow/contract';

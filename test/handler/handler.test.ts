@@ -4,8 +4,7 @@ import { CloudFormationClient, DescribeStackResourceCommand } from '@aws-sdk/cli
 import { mockClient } from 'aws-sdk-client-mock';
 import type { CfnAnswer, CfnDeleteEvent, CfnEvent } from '../../lambda/teardown/cfn-response';
 import { handleEvent, type HandlerDeps, type LambdaContext } from '../../lambda/handler';
-import type { PurgeResult, ResumeToken } from '../../lambda/engine/purge-types';
-import type { ContinuationPayload, SelfInvocation } from '../../lambda/runtime/self-invoke';
+import type { PurgeResult } from '../../lambda/engine/purge-types';
 import { givenStackDeleting, STACK_ID } from '../support/cloudformation-mock';
 import { purgeResult } from '../support/purge-results';
 import type { TeardownMetrics } from '../../lambda/teardown/metrics';
@@ -26,115 +25,85 @@ beforeEach(() => {
 });
 
 describe('handleEvent', () => {
-  test('hands a Delete that needs more time to a new invocation without answering', async () => {
-    // GIVEN an engine that always stops with a token
-    const { deps, answers, invocations } = givenDeps({ resumeToken: token() });
-    const event = deleteEvent('r-continue');
+  test('starts the workflow for a Delete that passes the checks, named after the request, and does not answer', async () => {
+    // GIVEN
+    const { deps, answers, starts } = givenDeps({});
+    const event = deleteEvent('r-start');
 
     // WHEN
-    await handleEvent(event, context(), deps);
+    await expect(handleEvent(event, context(), deps)).resolves.toBeUndefined();
 
     // THEN
     expect(answers).toEqual([]);
-    expect(invocations).toEqual([
-      { kind: 'teardown-continuation', v: 1, event, state: expect.objectContaining({ invocation: 2, resumeToken: token() }) },
-    ]);
+    expect(starts).toEqual([{ name: 'teardown-r-start', input: { kind: 'teardown', v: 1, event, startedAt: expect.any(Number), fenced: true } }]);
   });
 
-  test('answers FAILED with the progress when the self-invocation is refused', async () => {
+  test('a second delivery of the same Delete finds its execution running and starts nothing new', async () => {
+    const { deps, answers } = givenDeps({}, undefined, 'running');
+    await handleEvent(deleteEvent('r-dup'), context(), deps);
+    expect(answers).toEqual([]);
+  });
+
+  test('answers FAILED, with failed teardown metrics, when the workflow cannot start', async () => {
     // GIVEN
-    const { deps, answers } = givenDeps({ resumeToken: token() }, new Error('AccessDeniedException: not allowed to invoke'));
+    const { deps, answers } = givenDeps({}, Object.assign(new Error('User is not authorized to perform: states:StartExecution'), { name: 'AccessDeniedException' }));
+    const published: TeardownMetrics[] = [];
 
     // WHEN
-    await handleEvent(deleteEvent('r-refused'), context(), deps);
+    await handleEvent(deleteEvent('r-refused'), context(), { ...deps, publishTeardownMetrics: (m) => published.push(m) });
 
     // THEN
     expect(answers).toEqual([
       expect.objectContaining({
         Status: 'FAILED',
-        Reason: expect.stringMatching(/could not continue in a new invocation.*Self-invocation failed: AccessDeniedException/),
+        Reason: expect.stringMatching(/Could not start the purge workflow for bucket b \(User is not authorized.*\)\. Nothing was deleted; new writes stay denied/),
       }),
     ]);
+    expect(published).toEqual([expect.objectContaining({ requestId: 'r-refused', versionsDeleted: 0, failed: true })]);
   });
 
-  test('emits the teardown metrics with the answer, not when handing over to a new invocation', async () => {
-    // GIVEN
-    const handedOver = givenDeps({ resumeToken: token() });
-    const finished = givenDeps({ deleted: 7, uploadsAborted: 2, passes: 2 });
-    const published: TeardownMetrics[] = [];
-
-    // WHEN
-    await handleEvent(deleteEvent('r-metrics-1'), context(), { ...handedOver.deps, publishTeardownMetrics: (m) => published.push(m) });
-    await handleEvent(deleteEvent('r-metrics-2'), context(), { ...finished.deps, publishTeardownMetrics: (m) => published.push(m) });
-
-    // THEN
-    expect(handedOver.answers).toEqual([]);
-    expect(finished.answers).toEqual([expect.objectContaining({ Status: 'SUCCESS' })]);
-    expect(published).toEqual([
-      expect.objectContaining({ bucket: 'b', requestId: 'r-metrics-2', versionsDeleted: 7, uploadsAborted: 2, passes: 2, failed: false }),
-    ]);
-  });
-
-  test('the fallback answer of a refused self-invocation carries failed teardown metrics', async () => {
-    // GIVEN
-    const { deps, answers } = givenDeps({ deleted: 5, resumeToken: token() }, new Error('AccessDeniedException: not allowed to invoke'));
-    const published: TeardownMetrics[] = [];
-    // WHEN
-    await handleEvent(deleteEvent('r-metrics-3'), context(), { ...deps, publishTeardownMetrics: (m) => published.push(m) });
-    // THEN
-    expect(answers).toEqual([expect.objectContaining({ Status: 'FAILED' })]);
-    expect(published).toEqual([expect.objectContaining({ requestId: 'r-metrics-3', versionsDeleted: 5, failed: true })]);
-  });
-
-  test('answers CloudFormation even when the metrics cannot be emitted', async () => {
-    // GIVEN
-    const { deps, answers } = givenDeps({ deleted: 1 });
-    // WHEN
-    const publishTeardownMetrics = () => {
-      throw new Error('stdout closed');
-    };
-    await handleEvent(deleteEvent('r-metrics-4'), context(), { ...deps, publishTeardownMetrics });
-    // THEN
-    expect(answers).toEqual([expect.objectContaining({ Status: 'SUCCESS' })]);
-  });
-
-  test('drops a second delivery of a continuation already handled here, answering once', async () => {
-    // GIVEN
-    const { deps, answers } = givenDeps({});
-    const payload: ContinuationPayload = {
-      kind: 'teardown-continuation',
-      v: 1,
-      event: deleteEvent('r-dup'),
-      state: { startedAt: Date.now(), invocation: 2, resumeToken: token(), fenced: true },
-    };
-
-    // WHEN
-    await handleEvent(payload, context(), deps);
-    await handleEvent(payload, context(), deps);
-
-    // THEN
-    expect(answers).toEqual([expect.objectContaining({ Status: 'SUCCESS' })]);
+  test('answers a refusal itself, without starting the workflow', async () => {
+    const { deps, answers, starts } = givenDeps({});
+    s3.on(GetBucketTaggingCommand).resolves({ TagSet: [] });
+    await handleEvent(deleteEvent('r-untagged'), context(), deps);
+    expect(starts).toEqual([]);
+    expect(answers).toEqual([expect.objectContaining({ Status: 'SUCCESS', Reason: expect.stringMatching(/no longer carries/) })]);
   });
 
   test('does not throw when the answer cannot be delivered', async () => {
     const { deps } = givenDeps({});
+    s3.on(GetBucketTaggingCommand).resolves({ TagSet: [] });
     const failing = { ...deps, respond: async () => Promise.reject(new Error('ResponseURL expired')) };
     await expect(handleEvent(deleteEvent('r-undeliverable'), context(), failing)).resolves.toBeUndefined();
   });
 
-  test('hands retention events to the retention path, which refuses an invalid one by throwing, answering nobody', async () => {
-    const { deps, answers, invocations } = givenDeps({});
-    await expect(handleEvent({ kind: 'retention', bucket: 'b' }, context(), deps)).rejects.toThrow(
-      /Invalid retention request: unsupported version/,
-    );
-    expect(answers).toEqual([]);
-    expect(invocations).toEqual([]);
+  test('runs a workflow step and returns its result', async () => {
+    const { deps } = givenDeps({ deleted: 3 });
+    const payload = { kind: 'workflow', v: 1, step: 'teardown-slice', run: teardownRun('r-step'), state: { index: 0, pass: 1, range: { prefix: '' } } };
+    await expect(handleEvent(payload, context(), deps)).resolves.toMatchObject({ done: true, result: { deleted: 3 } });
   });
 
-  test('runs a valid retention event without answering CloudFormation', async () => {
-    const { deps, answers } = givenDeps({ mode: 'retain' });
-    const published: unknown[] = [];
-    const configured = { kind: 'retention', v: 1, bucketName: 'b', policy: { keepNoncurrentVersions: 1 }, dryRun: false };
+  test.each([
+    ['an unknown step', { kind: 'workflow', v: 1, step: 'teardown-everything', run: {}, state: {} }, /unknown step "teardown-everything"/],
+    ['another payload version', { kind: 'workflow', v: 2, step: 'teardown-slice', run: {}, state: {} }, /unsupported step payload version 2/],
+    ['a slice without a Delete event', { kind: 'workflow', v: 1, step: 'teardown-slice', run: { kind: 'teardown', v: 1 }, state: {} }, /does not carry a teardown execution input/],
+    ['a retention step with a policy in its run', { kind: 'workflow', v: 1, step: 'retention-slice', run: { kind: 'retention', v: 2, purger: 'P', policy: {} }, state: {} }, /unknown property policy/],
+  ])('refuses %s by throwing, so that the workflow catches it', async (_what, payload, message) => {
+    const { deps } = givenDeps({});
+    await expect(handleEvent(payload, context(), deps)).rejects.toThrow(message);
+  });
+
+  test('a retention request sent by hand is checked, then starts a retention execution', async () => {
+    const { deps, starts } = givenDeps({});
+    await expect(handleEvent({ kind: 'retention', v: 2, purger: 'Purger', dryRun: true }, context(), deps)).resolves.toEqual({ execution: 'retention-a' });
+    expect(starts).toEqual([{ name: 'retention-a', input: { kind: 'retention', v: 2, purger: 'Purger', dryRun: true } }]);
+    await expect(handleEvent({ kind: 'retention', bucket: 'b' }, context(), deps)).rejects.toThrow(/Invalid retention request: unsupported version/);
+    expect(starts).toHaveLength(1);
+  });
+
+  test('a retention step reads the configured run from the stack', async () => {
+    const { deps } = givenDeps({ mode: 'retain' });
+    const configured = { kind: 'retention', v: 1, bucketName: 'b', policy: { keepNoncurrentVersions: 1 }, dryRun: false, maxDeletionsPerRun: 10 };
     cfn.on(DescribeStackResourceCommand, { StackName: STACK_ID, LogicalResourceId: 'Purger' }).resolves({
       StackResourceDetail: {
         LogicalResourceId: 'Purger',
@@ -144,23 +113,24 @@ describe('handleEvent', () => {
         Metadata: JSON.stringify({ 'cdk-version-purger:retention': configured }),
       },
     });
-    const event = { kind: 'retention', v: 2, purger: 'Purger' };
-    await expect(handleEvent(event, context(), { ...deps, publishRetentionMetrics: (m) => published.push(m) })).resolves.toBeUndefined();
-    expect(answers).toEqual([]);
-    expect(published).toEqual([expect.objectContaining({ bucket: 'b', runFailed: false })]);
+    const { ListObjectsV2Command } = await import('@aws-sdk/client-s3');
+    s3.on(ListObjectsV2Command).resolves({ CommonPrefixes: [] });
+    const plan = { kind: 'workflow', v: 1, step: 'retention-plan', run: { kind: 'retention', v: 2, purger: 'Purger' }, state: { runId: 'exec-1' } };
+    await expect(handleEvent(plan, context(), deps)).resolves.toMatchObject({ next: 'ranges', runId: 'exec-1', bucket: 'b', remaining: 10, items: [{ quota: 10 }] });
   });
 });
 
-function givenDeps(engineResult: Partial<PurgeResult>, invokeError?: Error) {
+function givenDeps(engineResult: Partial<PurgeResult>, startError?: Error, startOutcome: 'started' | 'running' = 'started') {
   const answers: CfnAnswer[] = [];
-  const invocations: SelfInvocation[] = [];
+  const starts: Array<{ name: string; input: unknown }> = [];
   const deps: HandlerDeps = {
     s3: new S3Client({ region: 'us-east-1' }),
     cloudFormation: new CloudFormationClient({ region: 'us-east-1' }),
     purge: async () => result(engineResult),
-    invokeSelf: async (payload) => {
-      if (invokeError) throw invokeError;
-      invocations.push(payload);
+    startExecution: async (name, input) => {
+      if (startError) throw startError;
+      starts.push({ name, input });
+      return startOutcome;
     },
     respond: async (_event: CfnEvent, answer: CfnAnswer) => {
       answers.push(answer);
@@ -169,7 +139,11 @@ function givenDeps(engineResult: Partial<PurgeResult>, invokeError?: Error) {
     env: { safetyMarginMs: 1_000, answerReserveMs: 1_000, stackId: STACK_ID },
     now: Date.now,
   };
-  return { deps, answers, invocations };
+  return { deps, answers, starts };
+}
+
+function teardownRun(requestId: string) {
+  return { kind: 'teardown', v: 1, event: deleteEvent(requestId), startedAt: Date.now(), fenced: true };
 }
 
 function context(): LambdaContext {
@@ -193,18 +167,6 @@ function deleteEvent(requestId: string): CfnDeleteEvent {
     ResourceProperties: { BucketName: 'b', OwnerId: OWNER, ServiceTimeout: '3600' },
     PhysicalResourceId: PHYSICAL_ID,
   };
-}
-
-function token(): ResumeToken {
-  return {
-    v: 1,
-    bucket: 'b',
-    mode: 'purge',
-    pass: 1,
-    counts: { listed: 5, selected: 5, deleted: 5, deleteMarkersDeleted: 0, bytesDeleted: 0, failed: 0 },
-    errors: [],
-    streams: [],
-  } as unknown as ResumeToken;
 }
 
 function result(partial: Partial<PurgeResult>): PurgeResult {

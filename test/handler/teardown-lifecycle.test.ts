@@ -1,9 +1,10 @@
 /**
  * Runs the handler bundle that `cdk synth` ships (located through the
  * template's asset metadata) against moto, with a local server playing
- * CloudFormation's ResponseURL and another playing Lambda's Invoke API for
- * self-invocations. Every test checks the bucket with its own listing; EMF
- * metric lines are read from the captured stdout.
+ * CloudFormation's ResponseURL, and the synthesized workflow on a local Step
+ * Functions (a Delete starts it; its tasks run the same bundle). Every test
+ * checks the bucket with its own listing; EMF metric lines are read from the
+ * captured stdout.
  */
 import * as path from 'node:path';
 import {
@@ -22,12 +23,12 @@ import {
   captureEmfLines,
   EventFactory,
   fakeContext,
-  FUNCTION_NAME,
-  LocalLambda,
   ResponseServer,
   SlowS3Proxy,
+  startLocalWorkflow,
   synthesizeExample,
 } from '../support/lifecycle';
+import type { LocalStepFunctions } from '../support/local-step-functions';
 import { LocalCloudFormationApi } from '../../bin/demo/local-cloudformation';
 import { createBucket, deleteMarker, fill, type ListedEntry, listAll, put, testClient, testEndpoint, uniqueBucketName } from '../support/s3';
 
@@ -37,7 +38,7 @@ const responses = new ResponseServer();
 /** Plays CloudFormation's read API: every Delete's stack is being deleted. */
 const cloudFormation = new LocalCloudFormationApi();
 let handler: BundledHandler;
-const lambda = new LocalLambda(() => handler);
+let sfn: LocalStepFunctions;
 let proxy: SlowS3Proxy | undefined;
 let events: EventFactory;
 let s3: S3Client;
@@ -50,12 +51,11 @@ let stdoutSpy: jest.SpyInstance;
 beforeAll(async () => {
   const synth = synthesizeExample();
   proxy = new SlowS3Proxy(testEndpoint());
-  await Promise.all([responses.start(), lambda.start(), proxy.start(), cloudFormation.start()]);
+  await Promise.all([responses.start(), proxy.start(), cloudFormation.start()]);
   process.env.AWS_ENDPOINT_URL_CLOUDFORMATION = cloudFormation.endpoint;
   // The bundle reads these when it first builds its clients.
   process.env.AWS_ENDPOINT_URL_S3 = proxy.endpoint;
-  process.env.AWS_ENDPOINT_URL_LAMBDA = lambda.endpoint;
-  process.env.AWS_LAMBDA_FUNCTION_NAME = FUNCTION_NAME;
+  sfn = await startLocalWorkflow(synth);
   process.env.POWERTOOLS_LOG_LEVEL = process.env.VP_TEST_LOGS ? 'DEBUG' : 'SILENT';
   delete process.env.POWERTOOLS_DEV;
   delete process.env.POWERTOOLS_METRICS_DISABLED;
@@ -67,22 +67,22 @@ beforeAll(async () => {
 
 afterAll(async () => {
   stdoutSpy?.mockRestore();
-  await Promise.all([responses.stop(), lambda.stop(), proxy?.stop(), cloudFormation.stop()]);
+  await Promise.all([responses.stop(), sfn.stop(), proxy?.stop(), cloudFormation.stop()]);
   process.env = savedEnv;
 });
 
 beforeEach(() => {
   proxy?.reset();
-  lambda.beforeRun = undefined;
-  lambda.remainingMs = 60_000;
-  lambda.deliverTwice = false;
+  sfn.beforeInvocation = undefined;
+  sfn.lambdaTimeMs = undefined;
   delete process.env.VERSION_PURGER_SAFETY_MARGIN_MS;
   delete process.env.VERSION_PURGER_ANSWER_RESERVE_MS;
 });
 
 afterEach(async () => {
-  await lambda.idle();
-  expect(lambda.thrown).toEqual([]);
+  await sfn.idle();
+  // Every execution ended the way the workflow ends a teardown: with its answer.
+  expect(sfn.executions.filter((e) => e.status !== 'SUCCEEDED').map((e) => `${e.name}: ${e.status} ${e.error ?? ''} ${e.cause ?? ''}`)).toEqual([]);
 });
 
 describe('Create and Update', () => {
@@ -384,89 +384,110 @@ describe('Delete', () => {
   });
 });
 
-describe('Continuation', () => {
-  test('a purge longer than one invocation continues by self-invocation and answers once', async () => {
+describe('Workflow', () => {
+  /** The execution a Delete started (named after its RequestId). */
+  const executionOf = (requestId: string) => sfn.executions.find((e) => e.name === `teardown-${requestId}`);
+
+  test('a purge longer than one invocation loops its slices in the workflow and answers once', async () => {
     // GIVEN a bucket that takes several short invocations on a slow S3
     const bucket = await givenTaggedBucket('continue');
     await fill(s3, bucket, Array.from({ length: 30 }, (_, i) => `p${i % 3}/k${i}`), 10);
     setLatency(40);
     process.env.VERSION_PURGER_SAFETY_MARGIN_MS = '100';
-    lambda.remainingMs = 500;
+    sfn.lambdaTimeMs = 700;
     const event = events.delete(bucket, events.physicalId(bucket), { ServiceTimeout: '90' });
 
     // WHEN
-    await handler(event, fakeContext(500));
+    await expect(handler(event, fakeContext(60_000))).resolves.toBeUndefined();
     const answer = await responses.waitFor(event.RequestId, 90_000);
-    await lambda.idle();
+    await sfn.idle();
 
-    // THEN
+    // THEN the handler started one execution, which answered once after several slices
     expect(answer.json.Status).toBe('SUCCESS');
     expect(answer.json.Reason).toMatch(/deleted 300 versions and 0 delete markers in \d+ pass(es)? and \d+ invocations/);
-    const continuations = lambda.accepted.filter((a) => a.payload.event?.RequestId === event.RequestId);
-    expect(continuations.length).toBeGreaterThanOrEqual(1);
-    for (const [i, c] of continuations.entries()) {
-      expect(c).toMatchObject({ functionName: FUNCTION_NAME, invocationType: 'Event' });
-      expect(c.payload).toMatchObject({ kind: 'teardown-continuation', event: { ...event }, state: { invocation: i + 2 } });
-      expect(c.payload.state.resumeToken).toMatchObject({ v: 2, bucket });
-    }
+    const execution = executionOf(event.RequestId)!;
+    expect(execution.status).toBe('SUCCEEDED');
+    const slices = execution.invocations.filter((i) => i.stateName === 'TeardownSlice');
+    expect(slices.length).toBeGreaterThanOrEqual(2);
+    expect(slices.some((i) => i.event.state.token)).toBe(true);
     expect(responses.answers(event.RequestId)).toHaveLength(1);
     expect(await listAll(s3, bucket)).toEqual([]);
-    // AND one EMF line, from the invocation that answered, with the totals of all of them
-    expect(metricsFor(bucket)).toEqual([
-      expect.objectContaining({ TeardownVersionsDeleted: 300, TeardownFailed: 0, invocations: String(continuations.length + 1) }),
-    ]);
-    // AND every invocation asked CloudFormation again before deleting
+    // AND one EMF line, from the Answer step, with the totals of every slice
+    expect(metricsFor(bucket)).toEqual([expect.objectContaining({ TeardownVersionsDeleted: 300, TeardownFailed: 0 })]);
+    // AND every step that may delete asked CloudFormation again before deleting (Delete, Plan, each slice)
     const asked = cloudFormation.calls.filter((c) => c.action === 'DescribeStacks' && c.params.StackName === event.StackId);
-    expect(asked).toHaveLength(continuations.length + 1);
+    const planned = execution.invocations.filter((i) => i.stateName === 'TeardownPlan').length;
+    expect(asked.length).toBeGreaterThanOrEqual(1 + planned + slices.length);
   });
 
-  test('a continuation that arrives once the stack is no longer deleting (its deletion failed) deletes nothing', async () => {
-    // GIVEN a purge cut into short invocations, whose stack deletion fails after the first one
+  test('a slice that runs once the stack is no longer deleting (its deletion failed) deletes nothing', async () => {
+    // GIVEN a purge cut into short slices, whose stack deletion fails before the first slice of the Map
     const bucket = await givenTaggedBucket('stopped');
     await fill(s3, bucket, Array.from({ length: 30 }, (_, i) => `p${i % 3}/k${i}`), 10);
     setLatency(40);
     process.env.VERSION_PURGER_SAFETY_MARGIN_MS = '100';
-    lambda.remainingMs = 500;
+    sfn.lambdaTimeMs = 700;
     const event = events.delete(bucket, events.physicalId(bucket), { ServiceTimeout: '90' });
-    let leftAtContinuation: ListedEntry[] | undefined;
-    lambda.beforeRun = async () => {
-      leftAtContinuation ??= await listAll(s3, bucket);
+    let leftAtSlice: ListedEntry[] | undefined;
+    sfn.beforeInvocation = async (request) => {
+      if (request.stateName !== 'TeardownSlice' || leftAtSlice) return;
+      leftAtSlice = await listAll(s3, bucket);
       cloudFormation.stacks.get(event.StackId)!.status = 'DELETE_FAILED';
     };
 
     // WHEN
-    await handler(event, fakeContext(500));
-    await lambda.idle();
+    await handler(event, fakeContext(60_000));
+    const answer = await responses.waitFor(event.RequestId, 60_000);
+    await sfn.idle();
 
-    // THEN the continuation ran, deleted nothing, and said why
-    const continuations = lambda.accepted.filter((a) => a.payload.event?.RequestId === event.RequestId);
-    expect(continuations).toHaveLength(1);
-    expect(leftAtContinuation).toBeDefined();
-    expect(await listAll(s3, bucket)).toEqual(leftAtContinuation);
-    const answer = await responses.waitFor(event.RequestId);
+    // THEN the slice ran, deleted nothing, and the answer says why
+    expect(leftAtSlice).toBeDefined();
+    expect(await listAll(s3, bucket)).toEqual(leftAtSlice);
     expect(answer.json).toMatchObject({ Status: 'SUCCESS', Reason: expect.stringMatching(/is DELETE_FAILED, not deleting resources.*Nothing was deleted/) });
   });
 
-  test('a continuation delivered twice does not corrupt the purge or answer twice', async () => {
+  test('a Delete delivered twice starts one execution and answers once', async () => {
     // GIVEN
     const bucket = await givenTaggedBucket('duplicate');
     await fill(s3, bucket, Array.from({ length: 20 }, (_, i) => `k${i}`), 10);
-    setLatency(40);
-    process.env.VERSION_PURGER_SAFETY_MARGIN_MS = '100';
-    lambda.remainingMs = 500;
-    lambda.deliverTwice = true;
     const event = events.delete(bucket, events.physicalId(bucket), { ServiceTimeout: '90' });
 
-    // WHEN
-    await handler(event, fakeContext(500));
+    // WHEN CloudFormation's event is delivered twice
+    await handler(event, fakeContext(60_000));
+    await handler(event, fakeContext(60_000));
     const answer = await responses.waitFor(event.RequestId, 90_000);
-    await lambda.idle();
+    await sfn.idle();
 
     // THEN
-    expect(lambda.accepted.filter((a) => a.payload.event?.RequestId === event.RequestId).length).toBeGreaterThanOrEqual(1);
+    const starts = sfn.startRequests.filter((r) => r.name === `teardown-${event.RequestId}`);
+    expect(starts).toHaveLength(2);
+    expect(sfn.executions.filter((e) => e.name === `teardown-${event.RequestId}`)).toHaveLength(1);
     expect(answer.json.Status).toBe('SUCCESS');
     expect(responses.answers(event.RequestId)).toHaveLength(1);
     expect(await listAll(s3, bucket)).toEqual([]);
+  });
+
+  test('a forged slice payload for a stack that is not deleting deletes nothing', async () => {
+    // GIVEN a tagged bucket, and a step payload naming it, sent by someone who may invoke the function
+    const bucket = await givenTaggedBucket('forged');
+    await fill(s3, bucket, ['a', 'b'], 2);
+    const event = events.delete(bucket, events.physicalId(bucket));
+    cloudFormation.stacks.get(event.StackId)!.status = 'UPDATE_COMPLETE';
+    const forged = {
+      kind: 'workflow',
+      v: 1,
+      step: 'teardown-slice',
+      run: { kind: 'teardown', v: 1, event, startedAt: Date.now(), fenced: false },
+      state: { index: 0, pass: 1, range: { prefix: '' }, token: null },
+    };
+
+    // WHEN
+    const result = (await handler(forged, fakeContext(60_000))) as Record<string, any>;
+
+    // THEN the slice refuses and every version is still there
+    expect(result).toMatchObject({ done: true, result: { deleted: 0, refusal: { status: 'SUCCESS', reason: expect.stringMatching(/Nothing was deleted/) } } });
+    expect(await listAll(s3, bucket)).toHaveLength(4);
+    expect(responses.answers(event.RequestId)).toHaveLength(0);
   });
 
   test('answers FAILED with progress before serviceTimeout when S3 throttles, and a retried Delete finishes the purge', async () => {
@@ -480,7 +501,7 @@ describe('Continuation', () => {
     const started = Date.now();
     await handler(event, fakeContext(60_000));
     const answer = await responses.waitFor(event.RequestId, 60_000);
-    await lambda.idle();
+    await sfn.idle();
 
     // THEN
     expect(answer.receivedAt - started).toBeLessThan(3_000);
@@ -506,13 +527,13 @@ describe('Continuation', () => {
 });
 
 describe('Robustness', () => {
-  test('never throws for anything but a retention event, whatever the event', async () => {
+  test('never throws for a CloudFormation-shaped or unknown event', async () => {
     await expect(handler(undefined, fakeContext(1_000))).resolves.toBeUndefined();
     await expect(handler({ RequestType: 'Delete' }, fakeContext(1_000))).resolves.toBeUndefined();
     await expect(handler({ kind: 'unknown' }, fakeContext(1_000))).resolves.toBeUndefined();
   });
 
-  test('throws for an invalid retention event, so that it lands in the on-failure destination', async () => {
+  test('throws for an invalid retention request sent by hand, saying what is wrong', async () => {
     await expect(handler({ kind: 'retention' }, fakeContext(1_000))).rejects.toThrow(/Invalid retention request/);
   });
 });

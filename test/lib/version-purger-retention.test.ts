@@ -91,7 +91,7 @@ describe('VersionPurger retention schedule', () => {
     );
   });
 
-  test('targets the shared function, with the dead-letter queue, and lets only this rule invoke it', () => {
+  test('targets the shared workflow, with the dead-letter queue, through a role that may start only it', () => {
     // GIVEN
     const { stack, bucket } = givenStack();
 
@@ -100,26 +100,24 @@ describe('VersionPurger retention schedule', () => {
 
     // THEN
     const template = Template.fromStack(stack);
-    const fn = logicalIdOfType(template, 'AWS::Lambda::Function');
+    const machine = logicalIdOfType(template, 'AWS::StepFunctions::StateMachine');
     const queue = logicalIdOfType(template, 'AWS::SQS::Queue');
-    const rule = logicalIdOfType(template, 'AWS::Events::Rule');
     template.hasResourceProperties('AWS::Events::Rule', {
       Targets: [
         {
           Id: 'Target0',
-          Arn: { 'Fn::GetAtt': [fn, 'Arn'] },
+          Arn: { Ref: machine },
+          RoleArn: Match.anyValue(),
           DeadLetterConfig: { Arn: { 'Fn::GetAtt': [queue, 'Arn'] } },
           Input: Match.anyValue(),
         },
       ],
     });
-    template.resourcePropertiesCountIs('AWS::Lambda::Permission', { Principal: 'events.amazonaws.com' }, 1);
-    template.hasResourceProperties('AWS::Lambda::Permission', {
-      Action: 'lambda:InvokeFunction',
-      FunctionName: { 'Fn::GetAtt': [fn, 'Arn'] },
-      Principal: 'events.amazonaws.com',
-      SourceArn: { 'Fn::GetAtt': [rule, 'Arn'] },
-    });
+    // EventBridge no longer invokes the function: it starts the workflow.
+    template.resourcePropertiesCountIs('AWS::Lambda::Permission', { Principal: 'events.amazonaws.com' }, 0);
+    expect(policyNamed(template, /^CdkVersionPurgerProviderWorkflowEventsRoleDefaultPolicy/).document.Statement).toEqual([
+      { Effect: 'Allow', Action: 'states:StartExecution', Resource: { Ref: machine } },
+    ]);
     expect(purger.retentionRule).toBeDefined();
   });
 
@@ -133,12 +131,7 @@ describe('VersionPurger retention schedule', () => {
     // THEN
     const template = Template.fromStack(stack);
     const rule = Object.values(template.findResources('AWS::Events::Rule'))[0];
-    expect(rule.DependsOn).toEqual(
-      expect.arrayContaining([
-        expect.stringMatching(/^PurgerRetentionPolicy/),
-        expect.stringMatching(/^CdkVersionPurgerProviderSelfInvokePolicy/),
-      ]),
-    );
+    expect(rule.DependsOn).toEqual(expect.arrayContaining([expect.stringMatching(/^PurgerRetentionPolicy/)]));
   });
 });
 
@@ -201,7 +194,9 @@ describe('VersionPurger retention failures are visible', () => {
       },
       ReturnData: false,
     });
-    const alarm = template.findResources('AWS::CloudWatch::Alarm', { Properties: { Metrics: Match.anyValue() } });
+    const alarm = template.findResources('AWS::CloudWatch::Alarm', {
+      Properties: { Metrics: Match.arrayWith([Match.objectLike({ Expression: 'errors + cap + failed' })]) },
+    });
     expect(Object.values(alarm)).toHaveLength(1);
     expect(Object.values(alarm)[0].Properties).toEqual({
       AlarmDescription: expect.stringMatching(/last retention run for Stack\/Purger failed .*maxDeletionsPerRun/),
@@ -277,7 +272,8 @@ describe('VersionPurger retention failures are visible', () => {
     template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 1);
     template.resourceCountIs('AWS::SQS::Queue', 1);
     template.resourceCountIs('AWS::Events::Rule', 2);
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 3);
+    // Each purger's alarm, the dead-letter queue's, the workflow's.
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 4);
     expect(a.deadLetterQueue).toBe(b.deadLetterQueue);
     expect(policyDocuments(template).filter((p) => /^Purger[AB]RetentionPolicy/.test(p.name))).toHaveLength(2);
   });
@@ -392,7 +388,7 @@ describe('VersionPurger retention IAM', () => {
     expect(actions).not.toMatch(/MultipartUpload/);
   });
 
-  test('the role may write its logs and send to the dead-letter queue; it may invoke only itself', () => {
+  test('the role may write its logs and send to the dead-letter queue; it may start only its own workflow', () => {
     // GIVEN
     const { stack, bucket } = givenStack();
 
@@ -401,7 +397,7 @@ describe('VersionPurger retention IAM', () => {
 
     // THEN
     const template = Template.fromStack(stack);
-    const logGroup = logicalIdOfType(template, 'AWS::Logs::LogGroup');
+    const logGroup = Object.keys(template.findResources('AWS::Logs::LogGroup')).find((id) => id.startsWith('CdkVersionPurgerProviderLogGroup'));
     const queue = logicalIdOfType(template, 'AWS::SQS::Queue');
     expect(policyNamed(template, /^CdkVersionPurgerProviderRoleDefaultPolicy/).document).toEqual({
       Version: '2012-10-17',
@@ -415,16 +411,12 @@ describe('VersionPurger retention IAM', () => {
         },
       ],
     });
-    expect(policyNamed(template, /^CdkVersionPurgerProviderSelfInvokePolicy/).document).toEqual({
-      Version: '2012-10-17',
-      Statement: [
-        {
-          Effect: 'Allow',
-          Action: 'lambda:InvokeFunction',
-          Resource: { 'Fn::GetAtt': [logicalIdOfType(template, 'AWS::Lambda::Function'), 'Arn'] },
-        },
-      ],
-    });
+    expect(policyNamed(template, /^CdkVersionPurgerProviderStartExecutionPolicy/).document.Statement).toEqual([
+      { Effect: 'Allow', Action: 'states:StartExecution', Resource: expect.objectContaining({ 'Fn::Join': expect.anything() }) },
+    ]);
+    expect(JSON.stringify(policyDocuments(template).filter((p) => /^CdkVersionPurgerProvider(Role|StartExecution)/.test(p.name)))).not.toContain(
+      'lambda:InvokeFunction',
+    );
   });
 
   test('a dry run with a report location may put objects under the report prefix only, and use the bucket\'s KMS key', () => {
@@ -510,7 +502,10 @@ describe('VersionPurger retention without teardown', () => {
     template.hasResourceProperties('Custom::VersionPurger', { PurgeOnDelete: 'false' });
     expect(policyDocuments(template).map((p) => p.name)).toEqual([
       expect.stringMatching(/^CdkVersionPurgerProviderRoleDefaultPolicy/),
-      expect.stringMatching(/^CdkVersionPurgerProviderSelfInvokePolicy/),
+      expect.stringMatching(/^CdkVersionPurgerProviderStartExecutionPolicy/),
+      expect.stringMatching(/^CdkVersionPurgerProviderWorkflowDistributedMapPolicy/),
+      expect.stringMatching(/^CdkVersionPurgerProviderWorkflowEventsRoleDefaultPolicy/),
+      expect.stringMatching(/^CdkVersionPurgerProviderWorkflowRoleDefaultPolicy/),
       expect.stringMatching(/^PurgerRetentionPolicy/),
     ]);
   });

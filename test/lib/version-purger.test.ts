@@ -93,7 +93,9 @@ describe('VersionPurger resources', () => {
     template.hasResourceProperties('Custom::VersionPurger', { PurgeOnDelete: 'false' });
     expect(policyDocuments(template).map((p) => p.name)).toEqual([
       expect.stringMatching(/^CdkVersionPurgerProviderRoleDefaultPolicy/),
-      expect.stringMatching(/^CdkVersionPurgerProviderSelfInvokePolicy/),
+      expect.stringMatching(/^CdkVersionPurgerProviderStartExecutionPolicy/),
+      expect.stringMatching(/^CdkVersionPurgerProviderWorkflowDistributedMapPolicy/),
+      expect.stringMatching(/^CdkVersionPurgerProviderWorkflowRoleDefaultPolicy/),
     ]);
   });
 
@@ -109,8 +111,10 @@ describe('VersionPurger resources', () => {
     // THEN
     const template = Template.fromStack(stack);
     template.resourceCountIs('AWS::Lambda::Function', 1);
-    template.resourceCountIs('AWS::IAM::Role', 1);
-    template.resourceCountIs('AWS::Logs::LogGroup', 1);
+    // The function's role, and the workflow's.
+    template.resourceCountIs('AWS::IAM::Role', 2);
+    // The function's log group, and the workflow's.
+    template.resourceCountIs('AWS::Logs::LogGroup', 2);
     template.resourceCountIs('Custom::VersionPurger', 2);
     const fn = functionLogicalId(template);
     for (const resource of Object.values(template.findResources('Custom::VersionPurger'))) {
@@ -238,7 +242,7 @@ describe('VersionPurger IAM', () => {
     });
   });
 
-  test('the role may write its own log group, read its own stack and invoke its own function, nothing else', () => {
+  test('the role may write its own log group, read its own stack and start its own workflow, nothing else', () => {
     // GIVEN
     const { stack, bucket } = givenStack();
 
@@ -259,13 +263,18 @@ describe('VersionPurger IAM', () => {
         READ_OWN_STACK,
       ],
     });
-    expect(policyNamed(template, /^CdkVersionPurgerProviderSelfInvokePolicy/).document).toEqual({
+    expect(policyNamed(template, /^CdkVersionPurgerProviderStartExecutionPolicy/).document).toEqual({
       Version: '2012-10-17',
-      Statement: [
-        { Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: { 'Fn::GetAtt': [functionLogicalId(template), 'Arn'] } },
-      ],
+      Statement: [{ Effect: 'Allow', Action: 'states:StartExecution', Resource: expect.objectContaining({ 'Fn::Join': expect.anything() }) }],
     });
-    template.hasResourceProperties('AWS::IAM::Role', { ManagedPolicyArns: Match.absent(), Policies: Match.absent() });
+    const functionRolePolicies = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) =>
+      JSON.stringify(p.Properties.Roles).includes('CdkVersionPurgerProviderRole'),
+    );
+    expect(JSON.stringify(functionRolePolicies)).not.toContain('lambda:InvokeFunction');
+    for (const role of Object.values(template.findResources('AWS::IAM::Role'))) {
+      expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+      expect(role.Properties.Policies).toBeUndefined();
+    }
   });
 
   test('bypassGovernanceRetention adds s3:BypassGovernanceRetention; fenceWrites: false drops the bucket policy actions', () => {
@@ -313,7 +322,8 @@ describe('VersionPurger IAM', () => {
     expect(dependsOn).toEqual(
       expect.arrayContaining([
         expect.stringMatching(/^PurgerHandlerPolicy/),
-        expect.stringMatching(/^CdkVersionPurgerProviderSelfInvokePolicy/),
+        expect.stringMatching(/^CdkVersionPurgerProviderStartExecutionPolicy/),
+        expect.stringMatching(/^CdkVersionPurgerProviderWorkflow[0-9A-F]{8}$/),
         Object.keys(template.findResources('AWS::S3::BucketPolicy'))[0],
       ]),
     );

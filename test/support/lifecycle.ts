@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { ExampleStack } from '../../bin/example-stack';
 import type { LocalCloudFormationApi } from '../../bin/demo/local-cloudformation';
+import { type LambdaHandler, LocalStepFunctions, stateMachineFromTemplate, type TemplateJson } from './local-step-functions';
 
 /** What the synthesized example stack ships: the handler asset and the custom resource's properties. */
 export interface SynthesizedHandler {
@@ -16,6 +17,10 @@ export interface SynthesizedHandler {
   readonly resourceProperties: Record<string, unknown>;
   /** Logical id of the custom resource. */
   readonly logicalId: string;
+  /** The synthesized template (the workflow's definition is in it). */
+  readonly template: TemplateJson;
+  /** Logical id of the provider function. */
+  readonly functionLogicalId: string;
 }
 
 /**
@@ -37,7 +42,13 @@ export function synthesizeExample(): SynthesizedHandler {
   if (!fn || !custom) throw new Error('the example template has no handler function or no Custom::VersionPurger');
   const assetPath = fn[1].Metadata?.['aws:asset:path'];
   if (!assetPath || fn[1].Metadata?.['aws:asset:property'] !== 'Code') throw new Error('the function has no Code asset metadata');
-  return { assetDir: path.join(outdir, assetPath), resourceProperties: custom[1].Properties, logicalId: custom[0] };
+  return {
+    assetDir: path.join(outdir, assetPath),
+    resourceProperties: custom[1].Properties,
+    logicalId: custom[0],
+    template: template as unknown as TemplateJson,
+    functionLogicalId: fn[0],
+  };
 }
 
 /** Lambda's context object, with a chosen time budget. */
@@ -155,89 +166,36 @@ export class ResponseServer {
 }
 
 /** Handler signature of the bundle. */
-export type BundledHandler = (event: unknown, context: FakeContext) => Promise<void>;
+export type BundledHandler = (event: unknown, context: FakeContext) => Promise<unknown>;
 
-/** One self-invocation the local Lambda endpoint accepted. */
-export interface AcceptedInvocation {
-  readonly functionName: string;
-  readonly invocationType: string | undefined;
-  readonly payload: Record<string, any>;
-}
+/** The function's own stack id in lifecycle tests: the workflow's name follows from it. */
+export const FUNCTION_STACK_ID = `arn:aws:cloudformation:us-east-1:123456789012:stack/Example/${randomUUID()}`;
 
 /**
- * Plays the Lambda Invoke API for self-invocations: accepts
- * `POST /2015-03-31/functions/{name}/invocations` with `X-Amz-Invocation-Type: Event`,
- * answers 202, then runs the handler with the payload, as Lambda would.
+ * The synthesized workflow on the local Step Functions (local-step-functions.ts), every Lambda
+ * task bound to a fresh instance of the bundle, reached by the handler through
+ * `AWS_ENDPOINT_URL_SFN`, as it finds its state machine in production: from
+ * `VERSION_PURGER_STACK_ID`. Sets both variables; stop it with `stop()`.
  */
-export class LocalLambda {
-  private readonly server: http.Server;
-  private readonly running = new Set<Promise<void>>();
-  public readonly accepted: AcceptedInvocation[] = [];
-  public endpoint = '';
-  /** Lambda time given to each invocation it starts. */
-  public remainingMs = 60_000;
-  /** Deliver every payload a second time after the first run ended (at-least-once delivery). */
-  public deliverTwice = false;
-  /** Called before each invocation this endpoint starts. */
-  public beforeRun: ((payload: unknown) => void | Promise<void>) | undefined;
-  /** Errors thrown out of the handler (there must be none). */
-  public readonly thrown: unknown[] = [];
-
-  constructor(private readonly handler: () => BundledHandler) {
-    this.server = http.createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const match = /^\/2015-03-31\/functions\/([^/]+)\/invocations/.exec(req.url ?? '');
-        const invocationType = req.headers['x-amz-invocation-type'] as string | undefined;
-        if (req.method !== 'POST' || !match || invocationType !== 'Event') {
-          res.statusCode = 400;
-          res.setHeader('content-type', 'application/json');
-          res.end(JSON.stringify({ message: `unexpected ${req.method} ${req.url} (${invocationType})` }));
-          return;
-        }
-        const payload = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-        this.accepted.push({ functionName: decodeURIComponent(match[1]), invocationType, payload });
-        res.statusCode = 202;
-        res.end();
-        setImmediate(() => this.track(this.deliver(payload)));
+export async function startLocalWorkflow(
+  synth: Pick<SynthesizedHandler, 'assetDir' | 'template' | 'functionLogicalId'>,
+  stackId = FUNCTION_STACK_ID,
+): Promise<LocalStepFunctions> {
+  const bundle = path.join(synth.assetDir, 'index.js');
+  const sfn = new LocalStepFunctions({
+    loadHandler: () => {
+      let handler: LambdaHandler | undefined;
+      jest.isolateModules(() => {
+        handler = require(bundle).handler as LambdaHandler;
       });
-    });
-  }
-
-  private async deliver(payload: unknown): Promise<void> {
-    await this.run(payload);
-    if (this.deliverTwice) await this.run(payload);
-  }
-
-  private async run(payload: unknown): Promise<void> {
-    await this.beforeRun?.(payload);
-    try {
-      await this.handler()(payload, fakeContext(this.remainingMs));
-    } catch (err) {
-      this.thrown.push(err);
-    }
-  }
-
-  private track(p: Promise<void>): void {
-    this.running.add(p);
-    void p.finally(() => this.running.delete(p));
-  }
-
-  /** Resolves when no invocation started by this endpoint is running. */
-  async idle(): Promise<void> {
-    while (this.running.size > 0) await Promise.all([...this.running]);
-  }
-
-  async start(): Promise<void> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.endpoint = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-  }
-
-  async stop(): Promise<void> {
-    await this.idle();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
+      return handler!;
+    },
+  });
+  await sfn.start();
+  process.env.AWS_ENDPOINT_URL_SFN = sfn.endpoint;
+  process.env.VERSION_PURGER_STACK_ID = stackId;
+  sfn.createStateMachine(stateMachineFromTemplate(synth.template, { stackId, physicalIds: { [synth.functionLogicalId]: FUNCTION_NAME } }));
+  return sfn;
 }
 
 /**

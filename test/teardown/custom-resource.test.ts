@@ -8,9 +8,8 @@ import {
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { CfnDeleteEvent, CfnUpdateEvent } from '../../lambda/teardown/cfn-response';
-import { PurgeConfigError } from '../../lambda/engine/errors';
-import type { PurgeOptions, PurgeResult, ResumeToken } from '../../lambda/engine/purge-types';
-import { onContinuation, onCreate, onDelete, onUpdate, type TeardownState } from '../../lambda/teardown/custom-resource';
+import type { PurgeOptions, PurgeResult } from '../../lambda/engine/purge-types';
+import { onCreate, onDelete, onUpdate } from '../../lambda/teardown/custom-resource';
 import type { TeardownDeps } from '../../lambda/teardown/deps';
 import { composeReason, failedPurgeReason } from '../../lambda/teardown/reasons';
 import { readSettings } from '../../lambda/teardown/settings';
@@ -109,130 +108,23 @@ describe('onCreate', () => {
 });
 
 describe('onDelete', () => {
-  test('continues in a new invocation when Lambda time, not the budget, ran out', async () => {
-    // GIVEN an engine that stops at its deadline with a token
-    const token = tokenWith(400);
-    const { deps, purge } = givenDeps(async () => result({ deleted: 400, resumeToken: token }));
+  test('after the checks and the fence, hands the purge to the workflow and deletes nothing itself', async () => {
+    // GIVEN
+    const { deps, purge } = givenDeps(async () => result({}));
 
     // WHEN
-    const outcome = await onDelete(deleteEvent(), deps, { invocationDeadline: T0 + 60_000, answerReserveMs: 30_000 });
+    const outcome = await onDelete(deleteEvent(), deps);
 
     // THEN
-    expect(purge).toHaveBeenCalledWith(
-      expect.objectContaining({ bucket: BUCKET, deadline: T0 + 60_000, resumeToken: null, bypassGovernanceRetention: false }),
-    );
-    expect(outcome).toEqual({
-      kind: 'continue',
-      state: { startedAt: T0, invocation: 2, resumeToken: token, fenced: true },
-      fallback: expect.objectContaining({ Status: 'FAILED', PhysicalResourceId: PHYSICAL_ID }),
-      // Emitted only if the continuation cannot start and the fallback answers CloudFormation.
-      fallbackMetrics: expect.objectContaining({ bucket: BUCKET, failed: true, invocations: 1 }),
-    });
+    expect(outcome).toEqual({ kind: 'start', input: { kind: 'teardown', v: 1, event: deleteEvent(), startedAt: T0, fenced: true } });
+    expect(purge).not.toHaveBeenCalled();
     expect(s3.commandCalls(PutBucketPolicyCommand)).toHaveLength(1);
   });
 
-  test('answers FAILED with progress and an estimate when the serviceTimeout budget is spent', async () => {
-    // GIVEN a 600 s budget that the engine used up, and 1,500 entries left
-    const clock = { now: T0 };
-    const { deps } = givenDeps(async (o) => {
-      clock.now = o.deadline!;
-      return result({ deleted: 9_000, deleteMarkersDeleted: 1_000, resumeToken: tokenWith(10_000) });
-    }, clock);
-    s3.on(ListObjectVersionsCommand)
-      .resolvesOnce({ Versions: Array(1000).fill({}), IsTruncated: true, NextKeyMarker: 'k', NextVersionIdMarker: 'v' })
-      .resolvesOnce({ Versions: Array(400).fill({}), DeleteMarkers: Array(100).fill({}), IsTruncated: false });
-
-    // WHEN
-    const outcome = await onDelete(deleteEvent({ ServiceTimeout: '600' }), deps, {
-      invocationDeadline: T0 + 900_000,
-      answerReserveMs: 30_000,
-    });
-
-    // THEN
-    expect(outcome).toEqual({
-      kind: 'answer',
-      answer: {
-        Status: 'FAILED',
-        PhysicalResourceId: PHYSICAL_ID,
-        Reason:
-          `Purge of bucket ${BUCKET} ran out of time: the custom resource's serviceTimeout (600 s) is nearly spent. ` +
-          'Deleted 10,000 versions and delete markers so far in 1 invocation; about 1,500 versions and delete markers remain. ' +
-          'New writes stay denied by the bucket policy. Retrying the stack deletion continues the purge. Logs: /aws/lambda/f s1.',
-      },
-      metrics: {
-        bucket: BUCKET,
-        requestId: 'r1',
-        invocations: 1,
-        versionsDeleted: 9_000,
-        deleteMarkersDeleted: 1_000,
-        bytesDeleted: 0,
-        uploadsAborted: 0,
-        errors: 0,
-        passes: 1,
-        durationMs: 570_000,
-        failed: true,
-      },
-    });
-  });
-
-  test('a continuation that arrives after the budget answers FAILED at once, without purging', async () => {
-    // GIVEN
-    const { deps, purge } = givenDeps(async () => result({}));
-    const state: TeardownState = { startedAt: T0 - 3_600_000, invocation: 5, resumeToken: tokenWith(123), fenced: true };
-    s3.on(ListObjectVersionsCommand).resolves({ Versions: Array(7).fill({}), IsTruncated: false });
-
-    // WHEN
-    const outcome = await onContinuation(deleteEvent(), state, deps, { invocationDeadline: T0 + 60_000, answerReserveMs: 30_000 });
-
-    // THEN
-    expect(purge).not.toHaveBeenCalled();
-    expect(outcome).toMatchObject({ kind: 'answer', answer: { Status: 'FAILED', Reason: expect.stringMatching(/Deleted 123 versions .* in 5 invocations; about 7 versions/) } });
-  });
-
-  test('answers SUCCESS when the budget is spent but a final listing finds the bucket empty', async () => {
-    // GIVEN an engine that deleted everything but had no time left to confirm
-    const state: TeardownState = { startedAt: T0 - 3_600_000, invocation: 2, resumeToken: tokenWith(50), fenced: true };
+  test('with fenceWrites false, starts the workflow unfenced and writes no policy', async () => {
     const { deps } = givenDeps(async () => result({}));
-
-    // WHEN
-    const outcome = await onContinuation(deleteEvent(), state, deps, { invocationDeadline: T0 + 60_000, answerReserveMs: 30_000 });
-
-    // THEN
-    expect(outcome).toMatchObject({ kind: 'answer', answer: { Status: 'SUCCESS', Reason: expect.stringMatching(/final listing found it empty/) } });
-  });
-
-  test('answers the engine\'s configuration error (MFA Delete) as FAILED', async () => {
-    const { deps } = givenDeps(async () => {
-      throw new PurgeConfigError('Bucket data-bucket has MFA Delete enabled.');
-    });
-    const outcome = await onDelete(deleteEvent(), deps, { invocationDeadline: T0 + 60_000, answerReserveMs: 30_000 });
-    expect(outcome).toMatchObject({ kind: 'answer', answer: { Status: 'FAILED', Reason: 'Bucket data-bucket has MFA Delete enabled.' } });
-  });
-
-  test('answers FAILED, saying a retry continues, when the engine stops with an unexpected error', async () => {
-    const { deps } = givenDeps(async () => {
-      throw Object.assign(new Error('socket hang up'), { name: 'ECONNRESET' });
-    });
-    const outcome = await onDelete(deleteEvent(), deps, { invocationDeadline: T0 + 60_000, answerReserveMs: 30_000 });
-    expect(outcome).toMatchObject({
-      kind: 'answer',
-      answer: { Status: 'FAILED', Reason: expect.stringMatching(/stopped: ECONNRESET: socket hang up.*Retrying the stack deletion continues/) },
-    });
-  });
-
-  test('answers FAILED when a finished purge still leaves versions behind (unfenced late writers)', async () => {
-    // GIVEN
-    const { deps } = givenDeps(async () => result({ deleted: 10, passes: 5 }));
-    s3.on(ListObjectVersionsCommand).resolves({ Versions: [{ Key: 'late' }], IsTruncated: false });
-
-    // WHEN
-    const outcome = await onDelete(deleteEvent({ FenceWrites: 'false' }), deps, { invocationDeadline: T0 + 60_000, answerReserveMs: 30_000 });
-
-    // THEN
-    expect(outcome).toMatchObject({
-      kind: 'answer',
-      answer: { Status: 'FAILED', Reason: expect.stringMatching(/still holds versions after 5 purge passes.*writes are not fenced/) },
-    });
+    const outcome = await onDelete(deleteEvent({ FenceWrites: 'false' }), deps);
+    expect(outcome).toMatchObject({ kind: 'start', input: { fenced: false } });
     expect(s3.commandCalls(PutBucketPolicyCommand)).toHaveLength(0);
   });
 
@@ -242,19 +134,17 @@ describe('onDelete', () => {
     s3.on(GetBucketTaggingCommand).rejects(Object.assign(new Error('Access Denied'), { name: 'AccessDenied' }));
 
     // WHEN
-    const outcome = await onDelete(deleteEvent(), deps, { invocationDeadline: T0 + 60_000, answerReserveMs: 30_000 });
+    const outcome = await onDelete(deleteEvent(), deps);
 
     // THEN
     expect(purge).not.toHaveBeenCalled();
     expect(outcome).toMatchObject({ kind: 'answer', answer: { Status: 'FAILED', Reason: expect.stringMatching(/AccessDenied.*Nothing was deleted/) } });
+    expect(s3.commandCalls(PutBucketPolicyCommand)).toHaveLength(0);
   });
 
   test('ignores the Delete that follows a failed Create', async () => {
     const { deps, purge } = givenDeps(async () => result({}));
-    const outcome = await onDelete({ ...deleteEvent(), PhysicalResourceId: 'VersionPurger::CREATE_FAILED' }, deps, {
-      invocationDeadline: T0 + 60_000,
-      answerReserveMs: 30_000,
-    });
+    const outcome = await onDelete({ ...deleteEvent(), PhysicalResourceId: 'VersionPurger::CREATE_FAILED' }, deps);
     expect(purge).not.toHaveBeenCalled();
     expect(outcome).toMatchObject({ kind: 'answer', answer: { Status: 'SUCCESS' } });
   });
@@ -289,18 +179,6 @@ function givenDeps(engine: (o: PurgeOptions) => Promise<PurgeResult>, clock = { 
     now: () => clock.now,
   };
   return { deps, purge };
-}
-
-function tokenWith(deleted: number): ResumeToken {
-  return {
-    v: 1,
-    bucket: BUCKET,
-    mode: 'purge',
-    pass: 1,
-    counts: { listed: deleted, selected: deleted, deleted, deleteMarkersDeleted: 0, bytesDeleted: 0, failed: 0 },
-    errors: [],
-    streams: [],
-  } as unknown as ResumeToken;
 }
 
 function result(partial: Partial<PurgeResult>): PurgeResult {
@@ -345,7 +223,7 @@ describe('a Delete whose properties do not spell its physical id', () => {
     s3.on(GetBucketTaggingCommand).resolves({ TagSet: [{ Key: 'cdk-version-purger:purge-on-delete', Value: 'c8newowner' }] });
 
     // WHEN
-    const outcome = await onDelete(deleteEvent(props), deps, { invocationDeadline: T0 + 60_000, answerReserveMs: 1_000 });
+    const outcome = await onDelete(deleteEvent(props), deps);
 
     // THEN
     expect(outcome).toEqual({
