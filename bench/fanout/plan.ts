@@ -1,21 +1,25 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import { MAX_SHARDS } from '../../lambda/engine/constants';
 import { discoverBoundaries, rangesFromBoundaries, thinBoundaries } from '../../lambda/engine/listing/key-ranges';
+import { MAX_RANGES_BYTES, MAX_TEARDOWN_RANGES } from '../../lambda/teardown/steps/plan-step';
 import type { WorkRange } from './protocol';
 
 /**
- * The plan of a fan-out, from the engine's own splitter
- * (engine/listing/key-ranges.ts), as the engine's first pass uses it: the
- * top-level folders as boundaries, at most MAX_SHARDS ranges. The first
- * folder is not a boundary, so that no range is the empty one before it:
- * (−∞, p01/], (p01/, p02/], …, (p63/, +∞), one range per folder. Every key
- * of the bucket lies in exactly one range whatever the boundaries are.
+ * The plan of a fan-out: the first pass of the teardown workflow's Plan step
+ * (lambda/teardown/steps/plan-step.ts, `splitBucket`), step by step: the
+ * bucket's folders as boundaries, thinned to at most MAX_TEARDOWN_RANGES
+ * ranges and halved until the ranges fit MAX_RANGES_BYTES of JSON. The step
+ * itself cannot run here (it re-checks the stack through CloudFormation
+ * first), and its split is not exported; keep the two in step.
  *
- * The workflow's Plan step (issue 13, lambda/teardown) is to split with the
- * same module; when it exists, this should call it instead.
+ * Like the workflow's, a bucket of fewer folders than the cap gets one more
+ * range than folders: the empty (−∞, p00/] before the first one.
  */
 export async function planRanges(client: S3Client, bucket: string): Promise<WorkRange[]> {
-  const folders = await discoverBoundaries(client, bucket, '');
-  const boundaries = thinBoundaries(folders.slice(1), MAX_SHARDS - 1);
-  return rangesFromBoundaries('', boundaries).map((keys, index) => ({ index, keys }));
+  const boundaries = await discoverBoundaries(client, bucket, '');
+  for (let max = MAX_TEARDOWN_RANGES - 1; ; max = Math.floor(max / 2)) {
+    const ranges = rangesFromBoundaries('', thinBoundaries(boundaries, max));
+    if (max === 0 || Buffer.byteLength(JSON.stringify(ranges), 'utf8') <= MAX_RANGES_BYTES) {
+      return ranges.map((keys, index) => ({ index, keys }));
+    }
+  }
 }

@@ -27,13 +27,20 @@ function clientFor(endpoint: string): S3Client {
 
 async function runSlice(request: SliceRequest): Promise<SliceReply> {
   const started = Date.now();
+  const deadline = started + request.sliceMs;
+  // As the workflow's Slice step (lambda/teardown/steps/slice-step.ts) calls the engine: a deadline, a
+  // signal that wakes it from back-off sleeps at the deadline, and a progress callback (it logs every 15 s).
+  const stop = new AbortController();
+  const timer = setTimeout(() => stop.abort(), request.sliceMs);
   try {
     const result = await purgeBucket({
       client: clientFor(request.endpoint),
       bucket: request.bucket,
       range: request.range.keys,
+      deadline,
+      signal: stop.signal,
       resumeToken: request.resumeToken,
-      deadline: started + request.sliceMs,
+      onProgress: () => undefined,
     });
     const { listed, selected, deleted, deleteMarkersDeleted, bytesDeleted, failed } = result;
     return {
@@ -58,6 +65,8 @@ async function runSlice(request: SliceRequest): Promise<SliceReply> {
       error: error instanceof Error ? error.message : String(error),
       ms: Date.now() - started,
     };
+  } finally {
+    clearTimeout(timer);
   }
 }
 

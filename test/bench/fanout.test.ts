@@ -33,20 +33,21 @@ describe('fan-out harness', () => {
     expect(row.left).toBe(0);
     expect(row.removed).toBe(row.seeded);
     expect(row.reported).toBe(row.removed);
-    // One range per folder, (−∞, p01/], (p01/, p02/], …, each done once, by a worker that exists, with exactly its folder's versions.
+    // The workflow's split: the empty range before the first folder, then one per folder,
+    // (−∞, p00/], (p00/, p01/], …, (pNN/, +∞); each done once, by a worker that exists, with exactly its folder's versions.
     const folder = (i: number): string => `p${String(i).padStart(2, '0')}/`;
-    expect(row.ranges).toBe(partitions);
+    expect(row.ranges).toBe(partitions + 1);
     expect(row.outcomes.map((o) => o.range.keys)).toEqual(
-      Array.from({ length: partitions }, (_, i) => ({
+      Array.from({ length: partitions + 1 }, (_, i) => ({
         prefix: '',
-        ...(i > 0 && { after: folder(i) }),
-        ...(i < partitions - 1 && { through: folder(i + 1) }),
+        ...(i > 0 && { after: folder(i - 1) }),
+        ...(i < partitions && { through: folder(i) }),
       })),
     );
-    for (const outcome of row.outcomes) {
-      expect(outcome.counts.deleted + outcome.counts.deleteMarkersDeleted).toBe(versionsPerRange);
+    row.outcomes.forEach((outcome, i) => {
+      expect(outcome.counts.deleted + outcome.counts.deleteMarkersDeleted).toBe(i === 0 ? 0 : versionsPerRange);
       expect(outcome.worker).toBeLessThan(row.workers);
-    }
+    });
   }
 
   it.each([1, 2])('W=%i workers empty 4 folders, and their counts add up to the model\'s', async (workers) => {
@@ -56,7 +57,7 @@ describe('fan-out harness', () => {
       { distDir: DIST, bucket: `fanout-test-w${workers}`, logPrefix: join(logDir, `w${workers}`), env: process.env },
     );
     expectConsistent(row, 4, 100);
-    expect(row.slices).toBe(4);
+    expect(row.slices).toBe(5);
     expect(new Set(row.outcomes.map((o) => o.worker)).size).toBe(workers);
   });
 
@@ -69,6 +70,6 @@ describe('fan-out harness', () => {
       { distDir: DIST, bucket: 'fanout-test-slices', logPrefix: join(logDir, 'slices'), env: process.env },
     );
     expectConsistent(row, 2, 2500);
-    expect(row.slices).toBeGreaterThan(2);
+    expect(row.slices).toBeGreaterThan(3);
   });
 });
