@@ -50,7 +50,9 @@ export function purgeWorkflowDefinition(scope: Construct, fn: lambda.IFunction, 
         run: sfn.JsonPath.objectAt(run),
         state: sfn.JsonPath.objectAt(state),
       }),
-      resultPath,
+      // '$' is Step Functions' default (the result replaces the state): left out, as aws-local-stepfunctions
+      // reads an explicit "ResultPath": "$" as a field named "$".
+      ...(resultPath !== '$' && { resultPath }),
     });
     task.addRetry({ errors: LAMBDA_SERVICE_ERRORS, interval: Duration.seconds(2), maxAttempts: 6, backoffRate: 2, jitterStrategy: sfn.JitterType.FULL });
     if (retryAll) task.addRetry({ errors: [sfn.Errors.ALL], interval: Duration.seconds(5), maxAttempts: 3, backoffRate: 2 });
@@ -127,7 +129,6 @@ export function purgeWorkflowDefinition(scope: Construct, fn: lambda.IFunction, 
       run: sfn.JsonPath.objectAt('$$.Execution.Input'),
       state: { runId: sfn.JsonPath.stringAt('$$.Execution.Name') },
     }),
-    resultPath: '$',
   });
   retentionPlan.addRetry({ errors: LAMBDA_SERVICE_ERRORS, interval: Duration.seconds(2), maxAttempts: 6, backoffRate: 2, jitterStrategy: sfn.JitterType.FULL });
   retentionPlan.addCatch(finish, { errors: [sfn.Errors.ALL], resultPath: '$.error' });

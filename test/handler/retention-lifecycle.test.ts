@@ -2,9 +2,10 @@
  * Runs the handler bundle that `cdk synth` ships against moto with the exact
  * events the construct's EventBridge rules send: each payload is read from the
  * synthesized template (the rule target's Input), so the construct and the
- * handler cannot drift apart. A local server plays Lambda's Invoke API for
- * continuations; EMF metric lines are read from the captured stdout. Every
- * test checks the bucket with its own listing.
+ * handler cannot drift apart. The request goes to the function, which starts
+ * a retention execution of the synthesized workflow on a local Step Functions,
+ * whose tasks run the same bundle; EMF metric lines are read from the captured
+ * stdout. Every test checks the bucket with its own listing.
  */
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -27,7 +28,8 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { type RetentionOptions, VersionPurger } from '../../lib';
 import { LocalCloudFormationApi } from '../../bin/demo/local-cloudformation';
-import { type BundledHandler, captureEmfLines, fakeContext, FUNCTION_NAME, LocalLambda } from '../support/lifecycle';
+import { type BundledHandler, captureEmfLines, fakeContext, startLocalWorkflow } from '../support/lifecycle';
+import type { LocalExecution, LocalStepFunctions, TemplateJson } from '../support/local-step-functions';
 import { createBucket, listAll, testClient, testEndpoint, uniqueBucketName } from '../support/s3';
 import { resolveDeep } from '../support/template';
 
@@ -53,12 +55,7 @@ type PurgerName = keyof typeof PURGERS;
 
 let synth: SynthesizedRetention;
 let handler: BundledHandler;
-/** Called before every invocation the local Lambda endpoint starts. */
-let beforeContinuation: ((payload: any) => void) | undefined;
-const lambda = new LocalLambda(() => async (payload, context) => {
-  beforeContinuation?.(payload);
-  return handler(payload, context);
-});
+let sfn: LocalStepFunctions;
 let proxy: FirstPageDelayProxy;
 /** Plays CloudFormation's read API: the stack's resources and their metadata. */
 const cloudFormation = new LocalCloudFormationApi();
@@ -70,13 +67,11 @@ let stdoutSpy: jest.SpyInstance;
 beforeAll(async () => {
   synth = synthesizeRetentionStack();
   proxy = new FirstPageDelayProxy(testEndpoint());
-  await Promise.all([lambda.start(), proxy.start(), cloudFormation.start()]);
+  await Promise.all([proxy.start(), cloudFormation.start()]);
   process.env.AWS_ENDPOINT_URL_S3 = proxy.endpoint;
   process.env.AWS_ENDPOINT_URL_CLOUDFORMATION = cloudFormation.endpoint;
-  // The construct sets this to the stack's id (AWS::StackId).
-  process.env.VERSION_PURGER_STACK_ID = synth.stackId;
-  process.env.AWS_ENDPOINT_URL_LAMBDA = lambda.endpoint;
-  process.env.AWS_LAMBDA_FUNCTION_NAME = FUNCTION_NAME;
+  // The construct sets VERSION_PURGER_STACK_ID to the stack's id (AWS::StackId): the workflow's name follows from it.
+  sfn = await startLocalWorkflow(synth, synth.stackId);
   process.env.POWERTOOLS_LOG_LEVEL = process.env.VP_TEST_LOGS ? 'DEBUG' : 'SILENT';
   delete process.env.POWERTOOLS_DEV;
   delete process.env.POWERTOOLS_METRICS_DISABLED;
@@ -87,21 +82,34 @@ beforeAll(async () => {
 
 afterAll(async () => {
   stdoutSpy?.mockRestore();
-  await Promise.all([lambda.stop(), proxy?.stop(), cloudFormation.stop()]);
+  await Promise.all([sfn.stop(), proxy?.stop(), cloudFormation.stop()]);
   process.env = savedEnv;
 });
 
 beforeEach(() => {
   proxy.reset();
-  lambda.remainingMs = 60_000;
-  beforeContinuation = undefined;
+  sfn.lambdaTimeMs = undefined;
+  sfn.beforeInvocation = undefined;
   delete process.env.VERSION_PURGER_SAFETY_MARGIN_MS;
 });
 
 afterEach(async () => {
-  await lambda.idle();
-  expect(lambda.thrown).toEqual([]);
+  await sfn.idle();
 });
+
+/**
+ * Sends a retention request to the function, as the schedule's rule or a person would, and waits for the
+ * retention execution it starts. Rejects with the Fail state's cause when the run failed (the execution
+ * ends in RetentionFailed), as the request itself does when it is refused before anything starts.
+ */
+async function runRetention(request: Record<string, unknown>): Promise<LocalExecution> {
+  const { execution } = (await handler(request, fakeContext(60_000))) as { execution: string };
+  const started = sfn.executions.find((e) => e.name === execution);
+  if (!started) throw new Error(`no execution ${execution} started`);
+  const done = await sfn.waitFor(started.executionArn, 120_000);
+  if (done.status !== 'SUCCEEDED') throw new Error(`${done.status} ${done.error ?? ''}: ${done.cause ?? ''}`);
+  return done;
+}
 
 describe('Scheduled retention run', () => {
   test('deletes exactly what the policy selects: age and count together, noncurrent and expired delete markers', async () => {
@@ -134,7 +142,7 @@ describe('Scheduled retention run', () => {
     const expected = h.all().filter((id) => !deleted.includes(id));
 
     // WHEN the function receives the rule's event
-    await handler(synth.payload('ages', bucket), fakeContext(60_000));
+    await runRetention(synth.payload('ages', bucket));
 
     // THEN
     expect(ids(await listAll(s3c, bucket))).toEqual(expected.sort());
@@ -160,7 +168,7 @@ describe('Scheduled retention run', () => {
     for (const body of ['1', '22', '333']) await h.put('k', body);
 
     // WHEN
-    await handler(synth.payload('keepOne', bucket), fakeContext(60_000));
+    await runRetention(synth.payload('keepOne', bucket));
 
     // THEN
     const [line] = metricsFor(bucket);
@@ -199,7 +207,7 @@ describe('Scheduled retention run', () => {
     const before = ids(await listAll(s3c, bucket));
 
     // WHEN
-    await handler(synth.payload('dryRun', bucket), fakeContext(60_000));
+    await runRetention(synth.payload('dryRun', bucket));
 
     // THEN nothing was deleted
     expect(ids(await listAll(s3c, bucket))).toEqual(before);
@@ -226,52 +234,47 @@ describe('Scheduled retention run', () => {
     expect(metricsFor(bucket)).toEqual([expect.objectContaining({ VersionsDeleted: 0, BytesDeleted: 0, RunFailed: 0, dryRun: 'true' })]);
   });
 
-  test('a run continued over several invocations uses one asOf and leaves the same survivors', async () => {
+  test('a run whose slice runs out of Lambda time loops from its token, with one asOf, and leaves the same survivors', async () => {
     // GIVEN 1,101 versions (two list pages, the first ending inside a key), 3 per key
     const bucket = await createBucket(s3c, uniqueBucketName('ret-cont'));
     const h = new History(s3c, bucket);
     const keys = Array.from({ length: 367 }, (_, i) => `k/${String(i).padStart(4, '0')}`);
     await h.fill(keys, 3);
-    // AND a first invocation whose first page arrives after it should stop listing: it stops between the pages
+    // AND a first slice whose first page arrives after it should stop listing: it stops between the pages
     process.env.VERSION_PURGER_SAFETY_MARGIN_MS = '100';
     proxy.firstPageDelayMs = 2_500;
-    beforeContinuation = () => proxy.reset();
-
-    const acceptedBefore = lambda.accepted.length;
+    let slices = 0;
+    sfn.lambdaTimeMs = (request) => (request.stateName === 'RetentionSlice' && slices === 0 ? 3_000 : 60_000);
+    sfn.beforeInvocation = (request) => {
+      if (request.stateName !== 'RetentionSlice') return;
+      if (slices++ > 0) proxy.reset();
+    };
 
     // WHEN
-    const request = synth.payload('keepOne', bucket);
-    await handler(request, fakeContext(3_000));
-    await lambda.idle();
+    const execution = await runRetention(synth.payload('keepOne', bucket));
 
-    // THEN it continued by self-invocation, every invocation with the first one's asOf
-    const continuations = lambda.accepted.slice(acceptedBefore);
-    expect(continuations.length).toBeGreaterThanOrEqual(1);
-    const first = continuations[0].payload.state;
-    for (const [i, c] of continuations.entries()) {
-      expect(c).toMatchObject({ functionName: FUNCTION_NAME, invocationType: 'Event' });
-      expect(c.payload).toMatchObject({
-        kind: 'retention-continuation',
-        v: 2,
-        purger: request.purger,
-        dryRun: false,
-        state: { runId: first.runId, asOf: first.asOf, startedAt: first.startedAt, invocation: i + 2 },
-      });
-      // The policy is never handed on: each invocation reads it from the stack again.
-      expect(c.payload).not.toHaveProperty('run');
+    // THEN the range took several slices, the later ones resuming from the token the first returned
+    const sliceCalls = execution.invocations.filter((i) => i.stateName === 'RetentionSlice');
+    expect(sliceCalls.length).toBeGreaterThanOrEqual(2);
+    const first = sliceCalls[0].result;
+    expect(first).toMatchObject({ done: false });
+    // the first slice stopped inside the listing, holding the selector's state for the key in progress
+    expect(first.token.streams).toEqual([expect.objectContaining({ k: expect.any(String), i: expect.any(String), q: expect.anything() })]);
+    expect(sliceCalls[1].event.state.token).toEqual(first.token);
+    // AND every slice evaluated the policy at the run's one asOf, and none carried the policy
+    const plan = execution.invocations.find((i) => i.stateName === 'RetentionPlan')!.result;
+    expect(plan.asOf).toBe(plan.startedAt);
+    for (const call of sliceCalls) {
+      expect(call.event.state.asOf).toBe(plan.asOf);
+      expect(JSON.stringify(call.event)).not.toContain('keepNoncurrentVersions');
     }
-    expect(first.asOf).toBe(first.startedAt);
-    // AND the first invocation stopped inside the listing, holding the selector's state for the key in progress
-    expect(first.resumeToken.streams).toEqual([expect.objectContaining({ k: expect.any(String), i: expect.any(String), q: expect.anything() })]);
     // AND the survivors are each key's current version and its newest noncurrent one
     const expected = keys.flatMap((k) => [h.id(k, 1), h.id(k, 2)]);
     expect(ids(await listAll(s3c, bucket))).toEqual(expected.sort());
-    expect(metricsFor(bucket)).toEqual([
-      expect.objectContaining({ VersionsDeleted: 367, DeleteErrors: 0, RunFailed: 0, invocations: String(continuations.length + 1) }),
-    ]);
+    expect(metricsFor(bucket)).toEqual([expect.objectContaining({ VersionsDeleted: 367, DeleteErrors: 0, RunFailed: 0 })]);
   }, 120_000);
 
-  test('a run that cannot delete a COMPLIANCE-locked version emits DeleteErrors, then throws for the on-failure destination', async () => {
+  test('a run that cannot delete a COMPLIANCE-locked version emits DeleteErrors, then fails its execution', async () => {
     // GIVEN a locked noncurrent version and an unlocked one
     const bucket = await createBucket(s3c, uniqueBucketName('ret-lock'), { objectLock: true });
     const locked = await s3c.send(
@@ -289,7 +292,7 @@ describe('Scheduled retention run', () => {
     await h.put('free', 'f22');
 
     // WHEN / THEN
-    await expect(handler(synth.payload('keepNone', bucket), fakeContext(60_000))).rejects.toThrow(
+    await expect(runRetention(synth.payload('keepNone', bucket))).rejects.toThrow(
       new RegExp(
         `Retention run .* of bucket ${bucket} failed: 1 entry could not be deleted \\(1 version and 0 delete markers deleted\\)\\. ` +
           `First failures: "locked" \\(version ${locked.VersionId}\\): AccessDenied`,
@@ -309,12 +312,12 @@ describe('Scheduled retention run', () => {
     const uploads = async () => ((await s3c.send(new ListMultipartUploadsCommand({ Bucket: bucket }))).Uploads ?? []).map((u) => u.Key).sort();
 
     // WHEN the run is evaluated as of 2015: the uploads are not ten years old then
-    await handler({ ...synth.payload('uploads', bucket), asOf: '2015-01-01T00:00:00Z' }, fakeContext(60_000));
+    await runRetention({ ...synth.payload('uploads', bucket), asOf: '2015-01-01T00:00:00Z' });
     // THEN
     expect(await uploads()).toEqual(['data/c.bin', 'tmp/a.bin', 'tmp/keep/b.bin']);
 
     // WHEN the schedule's event runs it now
-    await handler(synth.payload('uploads', bucket), fakeContext(60_000));
+    await runRetention(synth.payload('uploads', bucket));
     // THEN
     expect(await uploads()).toEqual(['data/c.bin', 'tmp/keep/b.bin']);
     expect(ids(await listAll(s3c, bucket))).toEqual(h.all().sort());
@@ -334,24 +337,16 @@ describe('Scheduled retention run', () => {
 
 describe('Forged retention invocations run the configured policy at most', () => {
   /**
-   * A continuation nobody sent: a real run's shape, as anyone allowed to invoke the function could write it.
-   * Each gets a run id of its own (the handler drops a second delivery of the same run's invocation).
+   * A retention slice nobody's workflow sent: a real step payload's shape, as anyone allowed to invoke the
+   * function could write it, for the whole bucket, with a huge quota.
    */
-  function forgedContinuation(purger: string, resumeToken: unknown): Record<string, unknown> {
+  function forgedSlice(purger: string, token: unknown): Record<string, unknown> {
     return {
-      kind: 'retention-continuation',
-      v: 2,
-      purger,
-      dryRun: false,
-      state: {
-        runId: `forged-${randomUUID()}`,
-        startedAt: Date.now(),
-        asOf: Date.now(),
-        invocation: 2,
-        resumeToken,
-        tally: { byPrefix: {}, total: { versions: 0, deleteMarkers: 0, bytes: 0 }, sample: [] },
-        report: null,
-      },
+      kind: 'workflow',
+      v: 1,
+      step: 'retention-slice',
+      run: { kind: 'retention', v: 2, purger, dryRun: false },
+      state: { index: 0, round: 1, runId: `forged-${randomUUID()}`, asOf: Date.now(), range: { prefix: '' }, token, quota: 1_000_000, reportRoom: 0 },
     };
   }
 
@@ -398,31 +393,31 @@ describe('Forged retention invocations run the configured policy at most', () =>
     expect(ids(await listAll(s3c, bucket))).toEqual(all);
 
     // AND a dry run at that date previews and deletes nothing
-    await handler({ ...request, asOf: future, dryRun: true }, fakeContext(60_000));
+    await runRetention({ ...request, asOf: future, dryRun: true });
     expect(ids(await listAll(s3c, bucket))).toEqual(all);
     expect(metricsFor(bucket).at(-1)).toMatchObject({ VersionsDeleted: 0, RunFailed: 0 });
 
     // AND the same policy, evaluated now for real, keeps everything too
-    await handler(request, fakeContext(60_000));
+    await runRetention(request);
     expect(ids(await listAll(s3c, bucket))).toEqual(all);
   });
 
-  test('"dryRun": false cannot turn a configured dry run into a real one, in a request or a continuation', async () => {
+  test('"dryRun": false cannot turn a configured dry run into a real one, in a request or a step payload', async () => {
     const { bucket, all } = await givenHistory('forge-dry');
     const request = synth.payload('dryRun', bucket);
-    await handler({ ...request, dryRun: false }, fakeContext(60_000));
-    await handler(forgedContinuation(request.purger, null), fakeContext(60_000));
+    await runRetention({ ...request, dryRun: false });
+    await handler(forgedSlice(request.purger, null), fakeContext(60_000));
     expect(ids(await listAll(s3c, bucket))).toEqual(all);
   });
 
-  test('a forged continuation whose resume token claims a current version is an expired delete marker deletes only what the policy selects', async () => {
+  test('a forged slice whose resume token claims a current version is an expired delete marker deletes only what the policy selects', async () => {
     // GIVEN key k with three versions (v2 current) and key l with two, under a purger that keeps 1 noncurrent version
     const bucket = await createBucket(s3c, uniqueBucketName('forge-token'));
     const h = new History(s3c, bucket);
     await h.fill(['k', 'l'], 3);
     await h.removeVersion('l', 0);
     const request = synth.payload('keepOne', bucket);
-    // AND a continuation resuming right after k's current version, with a selector snapshot that holds that
+    // AND a slice resuming right after k's current version, with a selector snapshot that holds that
     // version as an expired delete marker and claims 5 newer noncurrent versions were already counted
     const forgedSnapshot = {
       v: 1,
@@ -450,7 +445,7 @@ describe('Forged retention invocations run the configured policy at most', () =>
     };
 
     // WHEN
-    await handler(forgedContinuation(request.purger, token), fakeContext(60_000));
+    await handler(forgedSlice(request.purger, token), fakeContext(60_000));
 
     // THEN k keeps its current version and its newest noncurrent one: the state was read again from S3
     expect(ids(await listAll(s3c, bucket))).toEqual([h.id('k', 2), h.id('k', 1), h.id('l', 1), h.id('l', 2)].sort());
@@ -469,6 +464,9 @@ describe('Forged retention invocations run the configured policy at most', () =>
 /** What the synthesized stack ships: the handler asset, and each purger's rule input. */
 interface SynthesizedRetention {
   readonly assetDir: string;
+  /** The synthesized template (the workflow's definition), and the provider function's logical id. */
+  readonly template: TemplateJson;
+  readonly functionLogicalId: string;
   /** The stack's id, as the function's environment carries it. */
   readonly stackId: string;
   /** Bucket the dry-run reports go to (created on moto by the synthesis helper's caller). */
@@ -512,12 +510,14 @@ function synthesizeRetentionStack(): SynthesizedRetention {
   };
   const stackId = `arn:aws:cloudformation:us-east-1:123456789012:stack/${stack.stackName}/${randomUUID()}`;
   cloudFormation.stacks.set(stackId, { status: 'UPDATE_COMPLETE', resources: new Map() });
-  const fn = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
+  const fn = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::Lambda::Function');
   expect(fn).toHaveLength(1);
-  const assetPath = fn[0].Metadata?.['aws:asset:path'];
+  const assetPath = fn[0][1].Metadata?.['aws:asset:path'];
   if (!assetPath) throw new Error('the function has no Code asset metadata');
   return {
     assetDir: path.join(outdir, assetPath),
+    template: template as unknown as TemplateJson,
+    functionLogicalId: fn[0][0],
     reportBucket,
     stackId,
     payload(purger, bucket) {

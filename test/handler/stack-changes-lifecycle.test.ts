@@ -2,8 +2,8 @@
  * What each stack change does to the data: the handler bundle that `cdk synth`
  * ships, driven in CloudFormation's real order of events (test/support/stack-player.ts)
  * through two or more template versions synthesized from the construct, against
- * moto, with local servers playing the ResponseURL, Lambda's Invoke API and
- * CloudFormation's read API. Every test checks the buckets with its own listing.
+ * moto, with local servers playing the ResponseURL and CloudFormation's read
+ * API, and the synthesized workflow on a local Step Functions (a Delete starts it). Every test checks the buckets with its own listing.
  */
 import * as path from 'node:path';
 import { DeleteObjectCommand, GetBucketPolicyCommand, type S3Client } from '@aws-sdk/client-s3';
@@ -12,7 +12,9 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { LocalCloudFormationApi } from '../../bin/demo/local-cloudformation';
 import { VersionPurger, type VersionPurgerProps } from '../../lib';
-import { type BundledHandler, FUNCTION_NAME, LocalLambda, ResponseServer, synthesizeExample } from '../support/lifecycle';
+import { type BundledHandler, FUNCTION_STACK_ID, ResponseServer, startLocalWorkflow, synthesizeExample } from '../support/lifecycle';
+import type { LocalStepFunctions } from '../support/local-step-functions';
+import { stateMachineArnFor } from '../../lambda/workflow/contract';
 import { deleteMarker, fill, type ListedEntry, listAll, put, testClient } from '../support/s3';
 import { StackPlayer, synthTemplate, type TemplateJson } from '../support/stack-player';
 
@@ -21,17 +23,16 @@ const { FENCE_STATEMENT_SID } = VersionPurger;
 const responses = new ResponseServer();
 const cloudFormation = new LocalCloudFormationApi();
 let handler: BundledHandler;
-const lambda = new LocalLambda(() => handler);
+let sfn: LocalStepFunctions;
 let s3c: S3Client;
 const savedEnv = { ...process.env };
 
 beforeAll(async () => {
   const synth = synthesizeExample();
-  await Promise.all([responses.start(), lambda.start(), cloudFormation.start()]);
+  await Promise.all([responses.start(), cloudFormation.start()]);
   process.env.AWS_ENDPOINT_URL_S3 = process.env.VERSION_PURGER_TEST_ENDPOINT;
-  process.env.AWS_ENDPOINT_URL_LAMBDA = lambda.endpoint;
   process.env.AWS_ENDPOINT_URL_CLOUDFORMATION = cloudFormation.endpoint;
-  process.env.AWS_LAMBDA_FUNCTION_NAME = FUNCTION_NAME;
+  sfn = await startLocalWorkflow(synth);
   process.env.POWERTOOLS_LOG_LEVEL = process.env.VP_TEST_LOGS ? 'DEBUG' : 'SILENT';
   // Teardown metrics are checked in teardown-lifecycle.test.ts; here their EMF lines would only fill the test output.
   process.env.POWERTOOLS_METRICS_DISABLED = 'true';
@@ -40,13 +41,13 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await Promise.all([responses.stop(), lambda.stop(), cloudFormation.stop()]);
+  await Promise.all([responses.stop(), sfn.stop(), cloudFormation.stop()]);
   process.env = savedEnv;
 });
 
 afterEach(async () => {
-  await lambda.idle();
-  expect(lambda.thrown).toEqual([]);
+  await sfn.idle();
+  expect(sfn.executions.filter((e) => e.status !== 'SUCCEEDED').map((e) => `${e.name}: ${e.status} ${e.error ?? ''}`)).toEqual([]);
 });
 
 /** A template: a versioned bucket `Data` destroyed with the stack, and whatever `addPurgers` adds. */
@@ -291,26 +292,28 @@ describe('Forged invocations delete nothing and fence nothing', () => {
     return { player, bucket, entries, logicalId, state: player.purger(logicalId) };
   }
 
-  test('a forged continuation payload for a live bucket', async () => {
+  test('a forged teardown execution (StartExecution by hand) for a live bucket', async () => {
     // GIVEN
     const { player, bucket, entries, logicalId, state } = await givenLiveStack();
     const event = {
       ...player.deleteEvent(logicalId, state),
       ServiceToken: 'x',
-      ResponseURL: responses.urlFor('forged-continuation'),
+      ResponseURL: responses.urlFor('forged-execution'),
       StackId: player.stackId,
-      RequestId: 'forged-continuation',
+      RequestId: 'forged-execution',
       ResourceType: 'Custom::VersionPurger',
     };
 
-    // WHEN
-    await handler(
-      { kind: 'teardown-continuation', v: 1, event, state: { startedAt: Date.now(), invocation: 2, resumeToken: null, fenced: false } },
-      { ...fakeLambdaContext() },
-    );
+    // WHEN someone allowed to start the workflow starts a teardown with a Delete copied from the template
+    const { executionArn } = sfn.startExecution({
+      stateMachineArn: stateMachineArnFor(FUNCTION_STACK_ID),
+      name: 'forged',
+      input: JSON.stringify({ kind: 'teardown', v: 1, event, startedAt: Date.now(), fenced: false }),
+    });
+    await sfn.waitFor(executionArn);
 
     // THEN
-    const answer = await responses.waitFor('forged-continuation');
+    const answer = await responses.waitFor('forged-execution');
     expect(answer.json).toMatchObject({ Status: 'SUCCESS', Reason: expect.stringMatching(/CloudFormation does not confirm.*CREATE_COMPLETE/) });
     await expectUntouched(bucket, entries);
     await expectStackDeletionEmpties(player, [bucket]);
@@ -375,12 +378,3 @@ describe('Forged invocations delete nothing and fence nothing', () => {
     await expectStackDeletionEmpties(player, [bucket, player.purger(otherPurger).properties.BucketName]);
   });
 });
-
-function fakeLambdaContext() {
-  return {
-    functionName: FUNCTION_NAME,
-    invokedFunctionArn: `arn:aws:lambda:us-east-1:123456789012:function:${FUNCTION_NAME}`,
-    awsRequestId: 'forger',
-    getRemainingTimeInMillis: () => 60_000,
-  };
-}

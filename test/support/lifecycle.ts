@@ -177,7 +177,10 @@ export const FUNCTION_STACK_ID = `arn:aws:cloudformation:us-east-1:123456789012:
  * `AWS_ENDPOINT_URL_SFN`, as it finds its state machine in production: from
  * `VERSION_PURGER_STACK_ID`. Sets both variables; stop it with `stop()`.
  */
-export async function startLocalWorkflow(synth: SynthesizedHandler): Promise<LocalStepFunctions> {
+export async function startLocalWorkflow(
+  synth: Pick<SynthesizedHandler, 'assetDir' | 'template' | 'functionLogicalId'>,
+  stackId = FUNCTION_STACK_ID,
+): Promise<LocalStepFunctions> {
   const bundle = path.join(synth.assetDir, 'index.js');
   const sfn = new LocalStepFunctions({
     loadHandler: () => {
@@ -190,10 +193,8 @@ export async function startLocalWorkflow(synth: SynthesizedHandler): Promise<Loc
   });
   await sfn.start();
   process.env.AWS_ENDPOINT_URL_SFN = sfn.endpoint;
-  process.env.VERSION_PURGER_STACK_ID = FUNCTION_STACK_ID;
-  sfn.createStateMachine(
-    stateMachineFromTemplate(synth.template, { stackId: FUNCTION_STACK_ID, physicalIds: { [synth.functionLogicalId]: FUNCTION_NAME } }),
-  );
+  process.env.VERSION_PURGER_STACK_ID = stackId;
+  sfn.createStateMachine(stateMachineFromTemplate(synth.template, { stackId, physicalIds: { [synth.functionLogicalId]: FUNCTION_NAME } }));
   return sfn;
 }
 

@@ -161,6 +161,9 @@ describe('running a definition with a DISTRIBUTED Map', () => {
     expect(described.stopDate!.getTime()).toBeGreaterThanOrEqual(described.startDate!.getTime());
     expect(JSON.parse(described.output!)).toEqual({ status: 'SUCCESS', deleted: 10 });
     const execution = harness.describeExecution(started.executionArn!);
+    // The history is complete when the execution closes.
+    expect(execution.events[0]).toMatchObject({ type: 'ExecutionStarted', input: { ranges } });
+    expect(execution.events.at(-1)).toMatchObject({ type: 'ExecutionSucceeded', output: { status: 'SUCCESS', deleted: 10 } });
     expect(mapRuns(execution, 'Ranges')).toEqual([
       [
         { index: 0, status: 'SUCCEEDED', input: { range: ranges[0], token: null }, output: { range: 'a-f', deleted: 5 } },
@@ -311,6 +314,7 @@ describe('errors, as AWS reports them', () => {
 
     // THEN
     expect(described).toMatchObject({ status: 'TIMED_OUT', error: 'States.Timeout' });
+    expect(execution.events.at(-1)).toMatchObject({ type: 'ExecutionTimeout' });
     expect(described.output).toBeUndefined();
     expect(execution.stopDate!.getTime() - execution.startDate.getTime()).toBeLessThan(1_400);
     expect(calls.map((c) => c.step)).not.toContain('answer');
@@ -395,6 +399,21 @@ describe('definitions the harness refuses or adapts', () => {
     const sqs = workflow();
     sqs.States.Plan.Resource = 'arn:aws:states:::sqs:sendMessage';
     expect(() => harness.createStateMachine({ name: 'S', definition: sqs })).toThrow(/Lambda tasks only/);
+  });
+
+  test('ResultPath "$" replaces the state with the result, as in AWS (aws-local-stepfunctions alone writes a field named "$")', async () => {
+    // GIVEN
+    const definition: AslDefinition = {
+      StartAt: 'Echo',
+      States: { Echo: { Type: 'Task', Resource: FN, Parameters: { step: 'echo', 'n.$': '$.n' }, ResultPath: '$', End: true } },
+    };
+    const arn = harness.createStateMachine({ name: 'ResultPath', definition });
+
+    // WHEN
+    const execution = await harness.waitFor(harness.startExecution({ stateMachineArn: arn, input: '{"n":1,"dropped":true}' }).executionArn);
+
+    // THEN
+    expect(JSON.parse(execution.output!)).toEqual({ echo: { step: 'echo', n: 1 } });
   });
 
   test('the lambda:invoke integration: the function gets Payload, the state gets the Lambda response around the result', async () => {
@@ -491,6 +510,11 @@ describe('a synthesized definition', () => {
     expect(resolveIntrinsics(name, template, { stackId })).toBe('VersionPurger-0f8fad5b-d9cb-469f-a165-70867728950e');
     expect(resolveIntrinsics({ 'Fn::Sub': '${AWS::Region}:${AWS::AccountId}' }, template, { stackId })).toBe('us-east-1:123456789012');
     expect(() => resolveIntrinsics({ 'Fn::If': ['c', 1, 2] }, template, { stackId })).toThrow(/cannot resolve Fn::If/);
+    // A state machine's Ref is its ARN
+    const withMachine: TemplateJson = { Resources: { Machine: { Type: 'AWS::StepFunctions::StateMachine', Properties: { StateMachineName: name } } } };
+    expect(resolveIntrinsics({ Ref: 'Machine' }, withMachine, { stackId })).toBe(
+      'arn:aws:states:us-east-1:123456789012:stateMachine:VersionPurger-0f8fad5b-d9cb-469f-a165-70867728950e',
+    );
   });
 });
 

@@ -31,7 +31,11 @@
  *   run goes on in the background, as a sandbox being torn down would not, so {@link idle} waits for it.
  * - Lambda sandboxes. Each concurrent invocation gets a sandbox of its own (a fresh module instance
  *   of the bundle, from `loadHandler`), reused warm for later invocations, as Lambda does; module
- *   state is never shared between invocations running at the same time.
+ *   state is never shared between invocations running at the same time. Loading a sandbox does not
+ *   count against the invocation's time (Lambda's init phase is outside the invoke timeout too).
+ *   The tasks' Retry on `Lambda.*` service errors never fires: there are no such errors locally.
+ * - `ResultPath: "$"`. aws-local-stepfunctions 3.0.0 stores the result in a field named "$" instead of
+ *   replacing the state with it; the harness removes `ResultPath: "$"` (the default, same meaning).
  * - Task timeout. aws-local-stepfunctions gives a Task without `TimeoutSeconds` 60 s; Step Functions
  *   gives it 99,999,999 s. The harness sets 3,600 s on such Tasks (a Lambda runs 900 s at most),
  *   so only the Lambda time budget limits a slice, as in AWS.
@@ -44,7 +48,8 @@
  *   and a definition using them is refused.
  * - Payload limit. A task input or result, the execution input, or any state's output over 256 KiB
  *   fails the execution with `States.DataLimitExceeded`, as in AWS (which checks it on every
- *   transition).
+ *   transition). A state output is checked from the event log, so the next state may already have
+ *   started when the execution fails.
  * - StartExecution is idempotent as in AWS: the same name and the same input as a RUNNING execution
  *   returns that execution; a closed execution or a different input gives ExecutionAlreadyExists.
  *   Names are checked against AWS's rules (1-80 characters, no whitespace, brackets, wildcards,
@@ -62,7 +67,8 @@ import { randomUUID } from 'node:crypto';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ExecutionAbortedError, ExecutionError, ExecutionTimeoutError, StateMachine } from 'aws-local-stepfunctions';
-import { type FakeContext, fakeContext } from './lifecycle';
+// Type only: lifecycle.ts imports this module (no runtime cycle).
+import type { FakeContext } from './lifecycle';
 
 /** An ASL definition, as parsed JSON. */
 export type AslDefinition = { StartAt: string; States: Record<string, AslState>; TimeoutSeconds?: number; [field: string]: unknown };
@@ -123,7 +129,13 @@ export function resolveIntrinsics(value: any, template: TemplateJson, deployment
   };
   const ref = (id: string): string => {
     if (id in pseudo) return pseudo[id];
-    if (!(id in template.Resources)) throw new Error(`the template has no resource ${id} to Ref`);
+    const resource = template.Resources[id];
+    if (!resource) throw new Error(`the template has no resource ${id} to Ref`);
+    // A state machine's Ref is its ARN, named by StateMachineName when it has one.
+    if (resource.Type === 'AWS::StepFunctions::StateMachine') {
+      const name = resource.Properties?.StateMachineName === undefined ? physical(id) : String(resolve(resource.Properties.StateMachineName));
+      return `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:${name}`;
+    }
     return physical(id);
   };
   const getAtt = (id: string, attribute: string): string => {
@@ -264,13 +276,21 @@ export function lambdaTasks(definition: AslDefinition): LambdaTask[] {
   return tasks;
 }
 
-/** A deep copy of the definition with the harness's Task timeout on Tasks that have none (see the file comment). */
-function withTaskTimeouts(definition: AslDefinition): AslDefinition {
+/**
+ * A deep copy of the definition that aws-local-stepfunctions runs as Step Functions would:
+ * - the harness's Task timeout on Tasks that have none (see the file comment);
+ * - `ResultPath: "$"` (on a state or a Catch) removed: aws-local-stepfunctions 3.0.0 writes the result
+ *   to a field named "$" of the input instead of replacing the input with it, as AWS does for "$"
+ *   (and for an absent ResultPath, whose default is "$": removing it is exact).
+ */
+function forInterpreter(definition: AslDefinition): AslDefinition {
   const copy = JSON.parse(JSON.stringify(definition)) as AslDefinition;
   for (const { state } of allStates(copy)) {
     if (state.Type === 'Task' && state.TimeoutSeconds === undefined && state.TimeoutSecondsPath === undefined) {
       state.TimeoutSeconds = DEFAULT_TASK_TIMEOUT_SECONDS;
     }
+    if (state.ResultPath === '$') delete state.ResultPath;
+    for (const catcher of state.Catch ?? []) if (catcher.ResultPath === '$') delete catcher.ResultPath;
   }
   return copy;
 }
@@ -503,7 +523,7 @@ export class LocalStepFunctions {
   createStateMachine(machine: { name: string; definition: AslDefinition; functionTimeoutsMs?: Record<string, number> }): string {
     const arn = `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:${machine.name}`;
     const tasks = new Map(lambdaTasks(machine.definition).map((t) => [t.stateName, t]));
-    const definition = withTaskTimeouts(machine.definition);
+    const definition = forInterpreter(machine.definition);
     // Validate now (asl-validator, inside the interpreter), so that a broken definition fails the test at once.
     new StateMachine(definition as never, { validationOptions: { checkArn: true, checkPaths: true } });
     this.machines.set(arn, { arn, name: machine.name, definition, tasks, functionTimeoutsMs: machine.functionTimeoutsMs ?? {} });
@@ -629,7 +649,7 @@ export class LocalStepFunctions {
       },
     });
     this.aborts.set(executionArn, running.abort);
-    void (async () => {
+    const drained = (async () => {
       for await (const event of running.eventLogs) {
         execution.events.push(event as HistoryEvent);
         // Step Functions checks every state's output against the payload limit.
@@ -640,19 +660,22 @@ export class LocalStepFunctions {
         }
       }
     })();
+    // The execution closes once its history is complete too (the interpreter ends the event log right
+    // after the execution's last event; the wait is bounded in case it does not).
+    const historyComplete = () => Promise.race([drained, new Promise((resolve) => setTimeout(resolve, 1_000).unref())]);
+    const end = (outcome: { status: ExecutionStatus; output?: unknown; error?: string; cause?: string }) =>
+      void historyComplete().then(() => this.close(execution, close, outcome));
     running.result.then(
-      (output) => this.close(execution, close, dataLimit ? fail('States.DataLimitExceeded', dataLimit) : { status: 'SUCCEEDED', output }),
+      (output) => end(dataLimit ? fail('States.DataLimitExceeded', dataLimit) : { status: 'SUCCEEDED', output }),
       (err: unknown) => {
-        if (dataLimit) return this.close(execution, close, fail('States.DataLimitExceeded', dataLimit));
-        if (err instanceof ExecutionTimeoutError) return this.close(execution, close, fail('States.Timeout', undefined, 'TIMED_OUT'));
-        if (err instanceof ExecutionAbortedError) {
-          return this.close(execution, close, { status: 'ABORTED', error: execution.error, cause: execution.cause });
-        }
+        if (dataLimit) return end(fail('States.DataLimitExceeded', dataLimit));
+        if (err instanceof ExecutionTimeoutError) return end(fail('States.Timeout', undefined, 'TIMED_OUT'));
+        if (err instanceof ExecutionAbortedError) return end({ status: 'ABORTED', error: execution.error, cause: execution.cause });
         if (err instanceof ExecutionError) {
           const cause = err.cause as Error;
-          return this.close(execution, close, fail(cause.name, cause.message));
+          return end(fail(cause.name, cause.message));
         }
-        return this.close(execution, close, fail('States.Runtime', String(err)));
+        return end(fail('States.Runtime', String(err)));
       },
     );
     return { executionArn, startDate };
@@ -693,7 +716,7 @@ export class LocalStepFunctions {
       startedAt: Date.now(),
     };
     execution.invocations.push(invocation);
-    const context: FakeContext = { ...fakeContext(budgetMs), functionName: task.functionArn.split(':')[6], invokedFunctionArn: task.functionArn };
+    const context = lambdaContext(task.functionArn, budgetMs);
     const run = Promise.resolve()
       .then(() => handler(JSON.parse(JSON.stringify(event)), context))
       .then(
@@ -793,6 +816,20 @@ export function checkExecutionName(name: string): void {
   if (name.length < 1 || name.length > 80 || forbidden.test(name)) {
     throw new StepFunctionsApiError('InvalidName', `Invalid Name: '${name}'`);
   }
+}
+
+/** Lambda's context object for one invocation of `functionArn` that ends `budgetMs` from now. */
+function lambdaContext(functionArn: string, budgetMs: number): FakeContext {
+  const end = Date.now() + budgetMs;
+  const functionName = functionArn.split(':')[6];
+  return {
+    functionName,
+    invokedFunctionArn: functionArn,
+    awsRequestId: randomUUID(),
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: '2025/01/01/[$LATEST]0123456789abcdef',
+    getRemainingTimeInMillis: () => Math.max(0, end - Date.now()),
+  };
 }
 
 function fail(error: string, cause?: string, status: ExecutionStatus = 'FAILED') {

@@ -6,7 +6,8 @@
  *   the handler asset CDK staged: the BUNDLED handler);
  * - the local Step Functions (test/support/local-step-functions.ts) running that definition, every
  *   Lambda task bound to the bundle, reached by the handler through `AWS_ENDPOINT_URL_SFN`;
- * - moto (jest global setup) behind a pass-through proxy that can slow S3 down;
+ * - moto (jest global setup) behind a pass-through proxy that can slow S3 down, and one that can
+ *   make its listings fail;
  * - the local CloudFormation read API, and a server playing the pre-signed ResponseURL.
  *
  * The handler finds its state machine from `VERSION_PURGER_STACK_ID` (the construct sets it to
@@ -14,6 +15,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { PutBucketTaggingCommand, type S3Client } from '@aws-sdk/client-s3';
@@ -21,7 +24,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import { LocalCloudFormationApi } from '../../bin/demo/local-cloudformation';
 import { VersionPurger } from '../../lib';
 import { captureEmfLines, FUNCTION_NAME, ResponseServer, SlowS3Proxy } from './lifecycle';
-import { type LambdaHandler, LocalStepFunctions, stateMachineFromTemplate, type TemplateJson } from './local-step-functions';
+import { type LambdaHandler, LocalStepFunctions, resolveIntrinsics, stateMachineFromTemplate, type TemplateJson } from './local-step-functions';
 import { createBucket, testClient, testEndpoint, uniqueBucketName } from './s3';
 import { resolveDeep } from './template';
 
@@ -70,6 +73,8 @@ export class WorkflowWorld {
   public readonly responses = new ResponseServer();
   public readonly cloudFormation = new LocalCloudFormationApi();
   public readonly proxy = new SlowS3Proxy(testEndpoint());
+  /** In front of {@link proxy}: the handler's S3 endpoint. */
+  public faults!: FaultyS3Proxy;
   public readonly sfn: LocalStepFunctions;
   public readonly s3: S3Client = testClient();
   /** EMF lines the handler wrote to stdout. */
@@ -87,8 +92,10 @@ export class WorkflowWorld {
 
   async start(): Promise<void> {
     await Promise.all([this.responses.start(), this.cloudFormation.start(), this.proxy.start(), this.sfn.start()]);
+    this.faults = new FaultyS3Proxy(this.proxy.endpoint);
+    await this.faults.start();
     // The bundle reads these when it first builds its clients.
-    process.env.AWS_ENDPOINT_URL_S3 = this.proxy.endpoint;
+    process.env.AWS_ENDPOINT_URL_S3 = this.faults.endpoint;
     process.env.AWS_ENDPOINT_URL_CLOUDFORMATION = this.cloudFormation.endpoint;
     process.env.AWS_ENDPOINT_URL_SFN = this.sfn.endpoint;
     process.env.AWS_LAMBDA_FUNCTION_NAME = FUNCTION_NAME;
@@ -109,7 +116,7 @@ export class WorkflowWorld {
 
   async stop(): Promise<void> {
     this.stdoutSpy?.mockRestore();
-    await Promise.all([this.sfn.stop(), this.responses.stop(), this.cloudFormation.stop(), this.proxy.stop()]);
+    await Promise.all([this.sfn.stop(), this.responses.stop(), this.cloudFormation.stop(), this.faults?.stop(), this.proxy.stop()]);
     process.env = this.savedEnv;
   }
 
@@ -174,9 +181,13 @@ export class WorkflowWorld {
    */
   retentionInput(purgerLogicalId: string, bucket: string, refs: Record<string, string> = {}): Record<string, any> {
     const rules = Object.values(this.stack.template.Resources).filter((r) => r.Type === 'AWS::Events::Rule');
-    const inputs = rules.map((r) => JSON.parse(r.Properties?.Targets?.[0]?.Input ?? '{}') as Record<string, any>);
-    const input = inputs.find((i) => i.purger === purgerLogicalId);
-    if (!input) throw new Error(`no rule sends a retention run for ${purgerLogicalId}`);
+    const targets = rules.map((r) => r.Properties?.Targets?.[0] ?? {});
+    const target = targets.find((t) => JSON.parse(t.Input ?? '{}').purger === purgerLogicalId);
+    if (!target) throw new Error(`no rule sends a retention run for ${purgerLogicalId}`);
+    // EventBridge starts the workflow: the rule's target is this state machine.
+    const targetArn = resolveIntrinsics(target.Arn, this.stack.template, { stackId: this.stack.stackId });
+    if (targetArn !== this.stateMachineArn) throw new Error(`the rule for ${purgerLogicalId} targets ${targetArn}, not the state machine`);
+    const input = JSON.parse(target.Input) as Record<string, any>;
     const resource = this.stack.template.Resources[purgerLogicalId];
     const bucketRef = (resource.Properties?.BucketName as { Ref?: string } | undefined)?.Ref;
     const stack = this.cloudFormation.stacks.get(this.stack.stackId)!;
@@ -207,4 +218,49 @@ export function loadIsolated(bundle: string): LambdaHandler {
   });
   if (!handler) throw new Error(`${bundle} exports no handler`);
   return handler;
+}
+
+/**
+ * A pass-through proxy to S3 that, when asked, answers every ListObjectVersions with
+ * 500 InternalError, as a failing S3 would: makes a workflow step fail with an error of ours.
+ */
+export class FaultyS3Proxy {
+  public endpoint = '';
+  /** Answer ListObjectVersions with 500 InternalError. */
+  public failListings = false;
+  /** ListObjectVersions requests answered with an error. */
+  public failed = 0;
+  private readonly server: http.Server;
+
+  constructor(target: string) {
+    const upstream = new URL(target);
+    this.server = http.createServer((req, res) => {
+      if (this.failListings && req.method === 'GET' && /[?&]versions(=|&|$)/.test(req.url ?? '')) {
+        this.failed++;
+        req.resume();
+        res.writeHead(500, { 'content-type': 'application/xml' });
+        res.end('<?xml version="1.0" encoding="UTF-8"?><Error><Code>InternalError</Code><Message>We encountered an internal error. Please try again.</Message></Error>');
+        return;
+      }
+      const out = http.request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      });
+      out.on('error', (err) => {
+        res.statusCode = 502;
+        res.end(String(err));
+      });
+      req.pipe(out);
+    });
+  }
+
+  async start(): Promise<void> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    this.endpoint = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  async stop(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
 }
