@@ -8,7 +8,7 @@ module.exports = {
   testPathIgnorePatterns: ['\\.tooling\\.test\\.ts$'],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] },
   // Node 20 lacks Promise.withResolvers, which aws-local-stepfunctions needs (the workflow tests).
-  setupFiles: ['<rootDir>/test/support/promise-with-resolvers.ts'],
+  setupFiles: ['<rootDir>/bin/demo/promise-with-resolvers.ts'],
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   testTimeout: 120000,

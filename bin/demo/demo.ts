@@ -4,10 +4,12 @@
  * 1. fills a versioned bucket with a few thousand versions and delete markers;
  * 2. previews a retention policy (dry run), then applies it, through the CLI;
  * 3. purges the bucket through the CLI and shows it empty;
- * 4. plays CloudFormation and Step Functions: the bundled Lambda handler (the file `cdk synth`
- *    ships) receives a Delete event for a second bucket, starts the workflow, whose
- *    steps (the same bundle) empty it, and the
- *    demo prints the response CloudFormation would receive.
+ * 4. plays CloudFormation: synthesizes a stack with a VersionPurger on a
+ *    second bucket; the bundled Lambda handler (the file `cdk synth` ships)
+ *    receives its Delete event and starts the stack's Step Functions workflow,
+ *    which runs locally (aws-local-stepfunctions, the synthesized definition,
+ *    every task the bundled handler), empties the bucket and answers; the demo
+ *    prints the response CloudFormation would receive.
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -22,17 +24,16 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
+import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Bucket } from 'aws-cdk-lib/aws-s3';
+import { VersionPurger } from '../../lib';
 import { PHYSICAL_ID_PREFIX, PURGE_TAG_KEY, RESOURCE_TYPE } from '../../lambda/resource-contract';
+import { STATE } from '../../lambda/workflow/contract';
 import { shellCommand } from '../cli/shell-quote';
 import { startDemoS3 } from './demo-s3';
 import { captureCloudFormationResponse, LocalCloudFormationApi } from './local-cloudformation';
-import { LocalWorkflow, type WorkflowHandler } from './local-workflow';
+import { type LambdaHandler, LocalStepFunctions, stateMachineFromTemplate, type TemplateJson } from './local-step-functions';
 
-/**
- * The owner id a VersionPurger would write into the bucket's tag and its
- * resource's properties (its construct address); any matching pair will do here.
- */
-const DEMO_OWNER_ID = 'c8demo0000000000000000000000000000000000';
 /** Dummy credentials: a local S3 wants some, and checks none. */
 const DEMO_CREDENTIALS = { AWS_ACCESS_KEY_ID: 'demo', AWS_SECRET_ACCESS_KEY: 'demo', AWS_REGION: 'us-east-1' } as const;
 
@@ -125,62 +126,98 @@ function printFields(fields: Record<string, unknown>, names: readonly string[]):
   }
 }
 
-/** Sends the bundled handler the Delete event CloudFormation sends when the stack is deleted. */
-async function deleteThroughCloudFormation(endpoint: string, bucket: string): Promise<Record<string, unknown>> {
+/** Where the demo's stack "is deployed": the stack id names its state machine (`VersionPurger-<uuid>`). */
+const DEMO_STACK_ID = `arn:aws:cloudformation:us-east-1:123456789012:stack/Demo/${randomUUID()}`;
+const DEMO_FUNCTION_NAME = 'demo-version-purger';
+
+/** The demo's stack, synthesized in-process: a VersionPurger on the bucket, its provider function and workflow. */
+function synthesizeDemoStack(bucket: string): { template: TemplateJson; purgerLogicalId: string; ownerId: string; functionLogicalId: string } {
+  const app = new App();
+  const stack = new Stack(app, 'Demo');
+  new VersionPurger(stack, 'DataPurger', { bucket: new Bucket(stack, 'Data', { bucketName: bucket, versioned: true, removalPolicy: RemovalPolicy.DESTROY }) });
+  const template = app.synth().getStackByName(stack.stackName).template as TemplateJson;
+  const idOf = (type: string) => {
+    const ids = Object.entries(template.Resources).filter(([, r]) => r.Type === type).map(([id]) => id);
+    if (ids.length !== 1) throw new Error(`expected one ${type} in the demo stack, found ${ids.length}`);
+    return ids[0];
+  };
+  const purgerLogicalId = idOf(RESOURCE_TYPE);
+  const ownerId = String(template.Resources[purgerLogicalId].Properties?.OwnerId);
+  return { template, purgerLogicalId, ownerId, functionLogicalId: idOf('AWS::Lambda::Function') };
+}
+
+/**
+ * Plays CloudFormation deleting the stack: sends the bundled handler the Delete event, and runs the
+ * workflow it starts, the state machine definition from the synthesized template, on a local Step
+ * Functions (an ASL interpreter) whose every Lambda task is the bundled handler.
+ */
+async function deleteThroughCloudFormation(
+  bucket: string,
+  demo: ReturnType<typeof synthesizeDemoStack>,
+): Promise<{ answer: Record<string, unknown>; ranges: number; status: string }> {
   if (!existsSync(HANDLER_BUNDLE)) throw new Error(`${HANDLER_BUNDLE} is missing: run npm run build`);
-  process.env.AWS_ENDPOINT_URL_S3 = endpoint;
   // The handler logs JSON lines for CloudWatch, one per step; the demo prints a summary instead.
   process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
   // Its teardown metrics are one EMF line for CloudWatch too.
   process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
-  const { handler } = require(HANDLER_BUNDLE) as { handler: (event: unknown, context: unknown) => Promise<void> };
+  process.env.AWS_LAMBDA_FUNCTION_NAME = DEMO_FUNCTION_NAME;
+  // The construct sets this to AWS::StackId: the handler finds its state machine by it.
+  process.env.VERSION_PURGER_STACK_ID = DEMO_STACK_ID;
+  // A fresh instance of the self-contained bundle per Lambda sandbox, as Lambda loads it.
+  const loadHandler = (): LambdaHandler => {
+    delete require.cache[require.resolve(HANDLER_BUNDLE)];
+    return (require(HANDLER_BUNDLE) as { handler: LambdaHandler }).handler;
+  };
+  const stepFunctions = new LocalStepFunctions({ loadHandler });
   const response = await captureCloudFormationResponse();
   // The handler purges only when CloudFormation confirms that the stack is deleting this resource:
   // a local stand-in for CloudFormation's read API says so.
   const cloudFormation = new LocalCloudFormationApi();
-  await cloudFormation.start();
+  await Promise.all([cloudFormation.start(), stepFunctions.start()]);
   process.env.AWS_ENDPOINT_URL_CLOUDFORMATION = cloudFormation.endpoint;
-  // The handler hands the purge to the stack's Step Functions workflow, which it finds from its stack id;
-  // a local stand-in runs the workflow's steps with the same bundle.
-  const workflow = new LocalWorkflow(handler as WorkflowHandler);
-  await workflow.start();
-  process.env.AWS_ENDPOINT_URL_SFN = workflow.endpoint;
-  process.env.VERSION_PURGER_STACK_ID = `arn:aws:cloudformation:us-east-1:123456789012:stack/Demo/${randomUUID()}`;
-  const stackId = `arn:aws:cloudformation:us-east-1:123456789012:stack/Demo/${randomUUID()}`;
-  const physicalId = `${PHYSICAL_ID_PREFIX}${bucket}:${DEMO_OWNER_ID}`;
-  cloudFormation.stacks.set(stackId, {
+  process.env.AWS_ENDPOINT_URL_SFN = stepFunctions.endpoint;
+  stepFunctions.createStateMachine(
+    stateMachineFromTemplate(demo.template, { stackId: DEMO_STACK_ID, physicalIds: { [demo.functionLogicalId]: DEMO_FUNCTION_NAME } }),
+  );
+  const physicalId = `${PHYSICAL_ID_PREFIX}${bucket}:${demo.ownerId}`;
+  cloudFormation.stacks.set(DEMO_STACK_ID, {
     status: 'DELETE_IN_PROGRESS',
-    resources: new Map([['DataPurger', { physicalResourceId: physicalId, resourceType: RESOURCE_TYPE, resourceStatus: 'DELETE_IN_PROGRESS' }]]),
+    resources: new Map([[demo.purgerLogicalId, { physicalResourceId: physicalId, resourceType: RESOURCE_TYPE, resourceStatus: 'DELETE_IN_PROGRESS' }]]),
   });
+  const serviceToken = `arn:aws:lambda:us-east-1:123456789012:function:${DEMO_FUNCTION_NAME}`;
+  const properties: Record<string, string> = {};
+  for (const [name, value] of Object.entries(demo.template.Resources[demo.purgerLogicalId].Properties ?? {})) {
+    if (typeof value !== 'object') properties[name] = String(value); // CloudFormation sends scalars as strings
+  }
   const event = {
     RequestType: 'Delete',
-    ServiceToken: 'arn:aws:lambda:us-east-1:123456789012:function:demo-version-purger',
+    ServiceToken: serviceToken,
     ResponseURL: response.url,
-    StackId: stackId,
+    StackId: DEMO_STACK_ID,
     RequestId: randomUUID(),
-    LogicalResourceId: 'DataPurger',
+    LogicalResourceId: demo.purgerLogicalId,
     PhysicalResourceId: physicalId,
     ResourceType: RESOURCE_TYPE,
-    ResourceProperties: {
-      ServiceToken: 'arn:aws:lambda:us-east-1:123456789012:function:demo-version-purger',
-      BucketName: bucket,
-      OwnerId: DEMO_OWNER_ID,
-    },
+    ResourceProperties: { ...properties, ServiceToken: serviceToken, BucketName: bucket },
   };
   const deadline = Date.now() + 15 * 60_000;
   const context = {
-    functionName: 'demo-version-purger',
-    invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:demo-version-purger',
+    functionName: DEMO_FUNCTION_NAME,
+    invokedFunctionArn: serviceToken,
     awsRequestId: randomUUID(),
     getRemainingTimeInMillis: () => deadline - Date.now(),
   };
   try {
-    await handler(event, context);
-    return await response.answer;
+    await loadHandler()(event, context);
+    const answer = await response.answer;
+    const execution = stepFunctions.executions[0];
+    if (!execution) return { answer, ranges: 0, status: 'not started' };
+    const done = await stepFunctions.waitFor(execution.executionArn);
+    const ranges = done.invocations.filter((i) => i.stateName === STATE.teardownSlice).map((i) => JSON.stringify(i.event.state?.range));
+    return { answer, ranges: new Set(ranges).size, status: done.status };
   } finally {
-    await workflow.stop();
     response.close();
-    await cloudFormation.stop();
+    await Promise.all([cloudFormation.stop(), stepFunctions.stop()]);
   }
 }
 
@@ -215,13 +252,19 @@ async function cliPath(client: S3Client, endpoint: string): Promise<void> {
 async function cloudFormationPath(client: S3Client, endpoint: string): Promise<void> {
   const stackBucket = `demo-stack-${Date.now().toString(36)}`;
   await createVersionedBucket(client, stackBucket);
-  await client.send(new PutBucketTaggingCommand({ Bucket: stackBucket, Tagging: { TagSet: [{ Key: PURGE_TAG_KEY, Value: DEMO_OWNER_ID }] } }));
-  say(`CloudFormation path: s3://${stackBucket} belongs to a stack (tagged ${PURGE_TAG_KEY}=${DEMO_OWNER_ID}, its owner)`);
-  await fillBucket(client, stackBucket, 25);
+  say('CloudFormation path: synthesizing a stack with a VersionPurger on a second bucket (aws-cdk-lib, in-process)');
+  const demo = synthesizeDemoStack(stackBucket);
+  await client.send(new PutBucketTaggingCommand({ Bucket: stackBucket, Tagging: { TagSet: [{ Key: PURGE_TAG_KEY, Value: demo.ownerId }] } }));
+  say(`s3://${stackBucket} belongs to that stack (tagged ${PURGE_TAG_KEY}=${demo.ownerId}, its purger's address)`);
+  // More than one listing page (1,000 entries), so that the workflow splits it into key ranges.
+  await fillBucket(client, stackBucket, 60);
   const stackBefore = await countEntries(client, stackBucket);
   say(`It holds ${stackBefore.versions} versions and ${stackBefore.deleteMarkers} delete markers; the stack is deleted, so the bundled handler gets a Delete event`);
-  const answer = await deleteThroughCloudFormation(endpoint, stackBucket);
-  say('The response CloudFormation would receive (the handler\'s JSON logs are off: POWERTOOLS_LOG_LEVEL=INFO npm start shows them):');
+  process.env.AWS_ENDPOINT_URL_S3 = endpoint;
+  const { answer, ranges, status } = await deleteThroughCloudFormation(stackBucket, demo);
+  const fanOut = ranges > 0 ? `its Distributed Map worked on ${ranges} key ranges in parallel` : 'Plan purged the small bucket inline';
+  say(`The handler started the stack's Step Functions workflow (run locally from the synthesized definition): ${status}; ${fanOut}`);
+  say('The response the workflow sent CloudFormation (the handler\'s JSON logs are off: POWERTOOLS_LOG_LEVEL=INFO npm start shows them):');
   printFields(answer, ['Status', 'PhysicalResourceId', 'LogicalResourceId', 'Reason']);
   const stackAfter = await countEntries(client, stackBucket);
   say(`Independent listing: ${stackAfter.versions} versions, ${stackAfter.deleteMarkers} delete markers`);

@@ -29,7 +29,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { type RetentionOptions, VersionPurger } from '../../lib';
 import { LocalCloudFormationApi } from '../../bin/demo/local-cloudformation';
 import { type BundledHandler, captureEmfLines, fakeContext, startLocalWorkflow } from '../support/lifecycle';
-import type { LocalExecution, LocalStepFunctions, TemplateJson } from '../support/local-step-functions';
+import type { LocalExecution, LocalStepFunctions, TemplateJson } from '../../bin/demo/local-step-functions';
 import { MotoKeyMarkerShim } from '../support/moto-key-marker-shim';
 import { MotoMarkerShim } from '../support/moto-marker-shim';
 import { createBucket, listAll, testClient, testEndpoint, uniqueBucketName } from '../support/s3';

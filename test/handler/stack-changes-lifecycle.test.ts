@@ -13,7 +13,7 @@ import { Construct } from 'constructs';
 import { LocalCloudFormationApi } from '../../bin/demo/local-cloudformation';
 import { VersionPurger, type VersionPurgerProps } from '../../lib';
 import { type BundledHandler, FUNCTION_STACK_ID, ResponseServer, startLocalWorkflow, synthesizeExample } from '../support/lifecycle';
-import type { LocalStepFunctions } from '../support/local-step-functions';
+import type { LocalStepFunctions } from '../../bin/demo/local-step-functions';
 import { stateMachineArnFor } from '../../lambda/workflow/contract';
 import { deleteMarker, fill, type ListedEntry, listAll, put, testClient } from '../support/s3';
 import { StackPlayer, synthTemplate, type TemplateJson } from '../support/stack-player';

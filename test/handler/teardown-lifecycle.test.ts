@@ -28,7 +28,7 @@ import {
   startLocalWorkflow,
   synthesizeExample,
 } from '../support/lifecycle';
-import type { LocalStepFunctions } from '../support/local-step-functions';
+import type { LocalStepFunctions } from '../../bin/demo/local-step-functions';
 import { LocalCloudFormationApi } from '../../bin/demo/local-cloudformation';
 import { createBucket, deleteMarker, fill, type ListedEntry, listAll, put, testClient, testEndpoint, uniqueBucketName } from '../support/s3';
 

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { ExampleStack } from '../../bin/example-stack';
 import type { LocalCloudFormationApi } from '../../bin/demo/local-cloudformation';
-import { type LambdaHandler, LocalStepFunctions, stateMachineFromTemplate, type TemplateJson } from './local-step-functions';
+import { type LambdaHandler, LocalStepFunctions, stateMachineFromTemplate, type TemplateJson } from '../../bin/demo/local-step-functions';
 
 /** What the synthesized example stack ships: the handler asset and the custom resource's properties. */
 export interface SynthesizedHandler {

@@ -26,7 +26,7 @@ import { LocalCloudFormationApi } from '../../bin/demo/local-cloudformation';
 import { VersionPurger } from '../../lib';
 import { captureEmfLines, FUNCTION_NAME, ResponseServer, SlowS3Proxy } from './lifecycle';
 import { MotoKeyMarkerShim } from './moto-key-marker-shim';
-import { type LambdaHandler, LocalStepFunctions, resolveIntrinsics, stateMachineFromTemplate, type TemplateJson } from './local-step-functions';
+import { type LambdaHandler, LocalStepFunctions, resolveIntrinsics, stateMachineFromTemplate, type TemplateJson } from '../../bin/demo/local-step-functions';
 import { createBucket, testClient, testEndpoint, uniqueBucketName } from './s3';
 import { resolveDeep } from './template';
 

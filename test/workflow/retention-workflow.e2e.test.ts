@@ -10,7 +10,7 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { VersionPurger } from '../../lib';
 import { type RetentionRangeResult, STATE } from '../../lambda/workflow/contract';
-import { mapRuns } from '../support/local-step-functions';
+import { mapRuns } from '../../bin/demo/local-step-functions';
 import { createBucket, fill, type ListedEntry, listAll, uniqueBucketName } from '../support/s3';
 import { logicalIdOf, synthesizeWorkflowStack, WorkflowWorld } from '../support/workflow-world';
 

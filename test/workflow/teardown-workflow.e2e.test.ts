@@ -16,7 +16,7 @@ import { VersionPurger } from '../../lib';
 import { STATE, type TeardownRangeResult } from '../../lambda/workflow/contract';
 import * as path from 'node:path';
 import { fakeContext } from '../support/lifecycle';
-import { type LocalExecution, mapRuns } from '../support/local-step-functions';
+import { type LocalExecution, mapRuns } from '../../bin/demo/local-step-functions';
 import { deleteMarker, fill, listAll } from '../support/s3';
 import { loadIsolated, logicalIdOf, synthesizeWorkflowStack, WorkflowWorld } from '../support/workflow-world';
 

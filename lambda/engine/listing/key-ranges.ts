@@ -58,50 +58,97 @@ async function descend(client: S3Client, bucket: string, prefix: string, maxDept
 }
 
 /**
- * Characters whose successors start a probe: digits, letters and the usual
- * separators, which is where most generated keys (hashes, ids, dates) begin.
+ * Characters a probe tries after a prefix: printable ASCII, in S3's order.
+ * Keys made of hashes, UUIDs, dates or words start with these; a key space
+ * that uses others still splits correctly, only less evenly.
  */
-const PROBE_CHARACTERS = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_.';
+const PROBE_ALPHABET = Array.from({ length: 0x7e - 0x21 + 1 }, (_, i) => String.fromCharCode(0x21 + i));
+/** Levels a probe descends while everything it finds shares one more character. */
+const MAX_PROBE_DEPTH = 4;
 /** Probes in flight at once. */
-const PROBES_IN_FLIGHT = 8;
+const PROBE_CONCURRENCY = 16;
 
-/**
- * Split points for a key space without folders (a flat bucket, or a prefix
- * with no sub-folders), where {@link discoverBoundaries} finds none: for each
- * character c of {@link PROBE_CHARACTERS}, the first key after `prefix + c`
- * (one ListObjectsV2 with StartAfter and MaxKeys 1 each, 66 in all). Keys
- * spread over their first character (hex hashes, ids) give as many ranges as
- * characters they use. The split points are real keys; any set of split
- * points covers every key exactly once (see {@link rangesFromBoundaries}),
- * so sampling only steers balance.
- */
-export async function sampleBoundaries(client: S3Client, bucket: string, prefix: string): Promise<string[]> {
-  const probes = [...PROBE_CHARACTERS].map((c) => `${prefix}${c}`);
-  const found = new Set<string>();
-  const queue = [...probes];
-  await Promise.all(
-    Array.from({ length: PROBES_IN_FLIGHT }, async () => {
-      for (let startAfter = queue.shift(); startAfter !== undefined; startAfter = queue.shift()) {
-        const out = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix || undefined, StartAfter: startAfter, MaxKeys: 1 }));
-        const key = out.Contents?.[0]?.Key;
-        if (key !== undefined) found.add(key);
-      }
-    }),
+/** The first key after `after` under `prefix`, from ListObjectsV2 (undefined when there is none). */
+async function firstKeyAfter(client: S3Client, bucket: string, prefix: string, after: string | undefined): Promise<string | undefined> {
+  const out = await client.send(
+    new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix || undefined, StartAfter: after, MaxKeys: 1 }),
   );
-  return [...found].sort(compareKeys);
+  return out.Contents?.[0]?.Key;
 }
 
-/** Sampled split points are used only when they give at least this many ranges: fewer balance nothing. */
-const MIN_SAMPLED_RANGES = 4;
+/** Runs `work` over `items` with at most `limit` in flight, keeping the order of results. */
+async function mapLimited<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await work(items[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
 
 /**
- * Split points for parallel work under `prefix`: its folders when it has
- * some, else keys sampled across the key space under the deepest single
- * folder ({@link sampleBoundaries}), when they make at least 4 ranges.
+ * Finds split points for a prefix whose keys have no folders to split at
+ * (hashes, UUIDs, numbered files): probes `prefix + c` for each printable
+ * character `c` with a one-key ListObjectsV2 (`StartAfter`), and keeps the
+ * probes that end a non-empty interval, so no range is empty. When every
+ * key found shares the next character, it descends one level (at most
+ * {@link MAX_PROBE_DEPTH}). About 95 small requests a level.
+ *
+ * Like {@link discoverBoundaries}, this steers balance only: any boundaries
+ * give ranges that cover every key exactly once, and ListObjectsV2 hiding
+ * keys that have only noncurrent versions or delete markers only makes the
+ * split less even.
+ */
+export async function probeBoundaries(client: S3Client, bucket: string, prefix: string): Promise<string[]> {
+  let current = prefix;
+  for (let depth = 0; depth < MAX_PROBE_DEPTH; depth++) {
+    const probes = PROBE_ALPHABET.map((c) => current + c);
+    const firstOverall = await firstKeyAfter(client, bucket, current, undefined);
+    if (firstOverall === undefined) return [];
+    const after = await mapLimited(probes, PROBE_CONCURRENCY, (p) => firstKeyAfter(client, bucket, current, p));
+    // Interval i is (probes[i-1], probes[i]] (the first from the prefix itself); it holds a key when
+    // the first key after its start is at or before its end.
+    const kept: string[] = [];
+    let start: string | undefined = firstOverall;
+    for (let i = 0; i < probes.length; i++) {
+      if (start !== undefined && compareKeys(start, probes[i]) <= 0) kept.push(probes[i]);
+      start = after[i];
+    }
+    const lastHolds = start !== undefined;
+    const intervals = kept.length + (lastHolds ? 1 : 0);
+    if (intervals > 1) return kept;
+    // Everything found lies in one interval. (probes[i-1], probes[i]] holds keys starting with
+    // probes[i-1] (and perhaps probes[i] itself): descend into that one-character-longer prefix.
+    // The first interval also holds keys with a character before '!', and the last one keys with a
+    // character after '~': no single character to descend into there.
+    if (kept.length === 0) {
+      // All after the last probe: descend into '~' only when nothing lies past it (one more probe).
+      const last = PROBE_ALPHABET[PROBE_ALPHABET.length - 1];
+      const pastLast = await firstKeyAfter(client, bucket, current, current + String.fromCharCode(last.charCodeAt(0) + 1));
+      if (!firstOverall.startsWith(current + last) || pastLast !== undefined) return kept;
+      current = current + last;
+      continue;
+    }
+    const only = lastHolds ? -1 : PROBE_ALPHABET.indexOf(kept[0].slice(current.length));
+    if (only <= 0) return kept;
+    current = current + PROBE_ALPHABET[only - 1];
+  }
+  return [];
+}
+
+/**
+ * Split points for a workflow's key ranges under `prefix`: its folders
+ * ({@link discoverBoundaries}, descending while there is only one), or, when
+ * it has fewer than two, probed points of the key space under the deepest
+ * single folder ({@link probeBoundaries}), so that a bucket of flat keys
+ * (hashes, ids, numbered files) is still worked on by many workers.
  */
 export async function splitPoints(client: S3Client, bucket: string, prefix: string): Promise<string[]> {
   const { found, at } = await descend(client, bucket, prefix);
-  if (found.length > 0) return found;
-  const sampled = await sampleBoundaries(client, bucket, at);
-  return sampled.length + 1 >= MIN_SAMPLED_RANGES ? sampled : [];
+  if (found.length >= 2) return found;
+  return [...new Set([...found, ...(await probeBoundaries(client, bucket, at))])].sort(compareKeys);
 }

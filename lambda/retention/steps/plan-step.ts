@@ -23,7 +23,7 @@ export interface RetentionPlanDeps extends ConfiguredRunSource {
 /**
  * Plan: reads the configured run from the stack (the request can only narrow
  * it), splits its prefixes into disjoint key ranges covering every key under
- * them (at their folders), and plans the first round.
+ * them (at their folders, or probed points for flat keys), and plans the first round.
  * @param runId the execution's name: names the run in logs and reports
  * @throws RetentionEventError for a request that cannot run
  */

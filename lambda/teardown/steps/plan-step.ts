@@ -38,9 +38,9 @@ export const MAX_TEARDOWN_PASSES = 5;
  * - A refusal or a failed check goes straight to Answer.
  * - Small buckets stay fast: when the first listing page (1,000 entries) is
  *   the last one, the first pass purges inline and answers, without the Map.
- * - The first pass of a larger bucket splits it at its folders, or at keys
- *   sampled across its key space when it has none
- *   (engine/listing/key-ranges.ts: disjoint ranges covering every key).
+ * - The first pass of a larger bucket splits it at its folders, or, when it
+ *   has fewer than two, at probed points of its key space (flat keys such as
+ *   hashes): engine/listing/key-ranges.ts, disjoint ranges covering every key.
  * - Later passes list the whole bucket from its start in one range: they
  *   mop up what the first pass missed (writers that slipped in, and S3
  *   implementations that mishandle a bare KeyMarker), which is little.
@@ -94,7 +94,7 @@ async function firstPage(deps: TeardownDeps, bucket: string): Promise<'small' | 
   }
 }
 
-/** Disjoint key ranges covering the bucket, split at its folders (or sampled keys), within the count and byte limits. */
+/** Disjoint key ranges covering the bucket, split at its folders or probed points, within the count and byte limits. */
 async function splitBucket(deps: TeardownDeps, bucket: string): Promise<KeyRange[]> {
   const boundaries = await splitPoints(deps.s3, bucket, '');
   for (let max = MAX_TEARDOWN_RANGES - 1; ; max = Math.floor(max / 2)) {

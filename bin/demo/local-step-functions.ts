@@ -67,16 +67,24 @@ import { randomUUID } from 'node:crypto';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ExecutionAbortedError, ExecutionError, ExecutionTimeoutError, StateMachine } from 'aws-local-stepfunctions';
-// Type only: lifecycle.ts imports this module (no runtime cycle).
-import type { FakeContext } from './lifecycle';
 
 /** An ASL definition, as parsed JSON. */
 export type AslDefinition = { StartAt: string; States: Record<string, AslState>; TimeoutSeconds?: number; [field: string]: unknown };
 /** One ASL state, as parsed JSON. */
 export type AslState = { Type: string; [field: string]: any };
 
+/** The part of Lambda's context object the handler reads. */
+export interface LambdaContext {
+  readonly functionName: string;
+  readonly invokedFunctionArn: string;
+  readonly awsRequestId: string;
+  readonly logGroupName?: string;
+  readonly logStreamName?: string;
+  getRemainingTimeInMillis(): number;
+}
+
 /** A Lambda handler as the bundle exports it. */
-export type LambdaHandler = (event: unknown, context: FakeContext) => Promise<unknown>;
+export type LambdaHandler = (event: unknown, context: LambdaContext) => Promise<unknown>;
 
 /** Step Functions limits a state's input and output to 256 KiB. */
 export const PAYLOAD_LIMIT_BYTES = 256 * 1024;
@@ -819,7 +827,7 @@ export function checkExecutionName(name: string): void {
 }
 
 /** Lambda's context object for one invocation of `functionArn` that ends `budgetMs` from now. */
-function lambdaContext(functionArn: string, budgetMs: number): FakeContext {
+function lambdaContext(functionArn: string, budgetMs: number): LambdaContext {
   const end = Date.now() + budgetMs;
   const functionName = functionArn.split(':')[6];
   return {

@@ -16,7 +16,7 @@ import { App, Duration, Fn, Stack } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
-import type { FakeContext } from './lifecycle';
+import type { FakeContext } from '../support/lifecycle';
 import {
   type AslDefinition,
   checkExecutionName,
@@ -27,7 +27,7 @@ import {
   resolveIntrinsics,
   stateMachineFromTemplate,
   type TemplateJson,
-} from './local-step-functions';
+} from '../../bin/demo/local-step-functions';
 
 const FN = functionArn('fake-purger');
 
