@@ -38,13 +38,15 @@ export const DEFAULT_RUNTIME = lambda.Runtime.NODEJS_24_X;
 
 /**
  * Default of `maxConcurrency`: key ranges in flight at once in the workflow's
- * Distributed Map. 16 slices, each about one vCPU at full speed, ask S3 for
- * up to 16 × 3,500 = 56,000 deletions/s, which a bucket with a few hot
- * partitions gives at once; more in flight mostly waits for S3 to split
- * partitions (503 SlowDown). Until the fan-out benchmark (bench/) measures a
- * better figure, this is the design's starting point.
+ * Distributed Map. The fan-out benchmark (bench/README.md, "Fan-out") measured
+ * each child at 95-102 % of its partition's rate on about 0.1 vCPU, and 96 %
+ * of linear scaling at 16 children: speed is ranges in flight × ~3,400/s.
+ * 64 is the Plan step's own cap on ranges (MAX_TEARDOWN_RANGES), so every
+ * range runs at once (~218,000 deletions/s when S3 gives each its partition),
+ * using 6.4 % of Lambda's default 1,000 concurrent executions. Lower it where
+ * the account's Lambda concurrency is small or shared.
  */
-export const DEFAULT_MAX_CONCURRENCY = 16;
+export const DEFAULT_MAX_CONCURRENCY = 64;
 
 /** Distributed Map's limit on child executions in flight. */
 export const MAX_MAX_CONCURRENCY = 10_000;

@@ -147,8 +147,9 @@ export interface VersionPurgerProps {
    * workflow's Distributed Map in flight, each one invocation of the handler
    * working on its own disjoint key range (1 to 10,000, Step Functions'
    * limit). More ranges in flight use more of S3's per-partition request
-   * rates and more concurrent Lambda invocations. Shared like `memorySize`.
-   * @default 16
+   * rates and more concurrent Lambda invocations: lower it where the
+   * account's Lambda concurrency is small or shared. Shared like `memorySize`.
+   * @default 64
    */
   readonly maxConcurrency?: number;
 

@@ -77,7 +77,7 @@ describe('the workflow', () => {
     expect(teardownMap).toMatchObject({
       Type: 'Map',
       ItemsPath: '$.ranges',
-      MaxConcurrency: 16,
+      MaxConcurrency: 64, // the default, DEFAULT_MAX_CONCURRENCY
       ItemProcessor: { ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' } },
     });
     expect(findState(def, STATE.retentionRanges)).toMatchObject({ Type: 'Map', ItemsPath: '$.items', ItemProcessor: { ProcessorConfig: { Mode: 'DISTRIBUTED' } } });
