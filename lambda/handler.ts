@@ -17,7 +17,8 @@ import { isRetentionRequest } from './retention/contract';
 import { type PublishRetentionMetrics, publishRetentionMetrics } from './retention/metrics';
 import { parseRequest, resolveRetentionRequest } from './retention/request';
 import { createS3Client } from './engine/s3/s3-client';
-import { createExecutionStarter, type StartExecution } from './runtime/start-execution';
+import { createExecutionDescriber, createExecutionStarter, type StartExecution } from './runtime/start-execution';
+import { type DescribedExecution, isExecutionStatusChange, onWorkflowClosed } from './teardown/workflow-closed';
 import { onCreate, onDelete, onUpdate, type TeardownOutcome } from './teardown/custom-resource';
 import type { TeardownDeps } from './teardown/deps';
 import { type PublishTeardownMetrics, publishTeardownMetrics, type TeardownMetrics } from './teardown/metrics';
@@ -66,6 +67,8 @@ export interface HandlerDeps {
   readonly purge: (options: PurgeOptions) => Promise<PurgeResult>;
   /** Starts an execution of the stack's workflow (honours `AWS_ENDPOINT_URL_SFN`). */
   readonly startExecution: StartExecution;
+  /** Step Functions' DescribeExecution (the backstop answer for a workflow that ended without answering). */
+  readonly describeExecution: (executionArn: string) => Promise<DescribedExecution>;
   readonly respond: (event: CfnEvent, answer: CfnAnswer) => Promise<void>;
   readonly logger: Logger;
   readonly env: HandlerEnv;
@@ -109,6 +112,7 @@ function productionDeps(): HandlerDeps {
     cloudFormation: new CloudFormationClient({ maxAttempts: 5 }),
     purge: purgeBucket,
     startExecution: executionStarter(env),
+    describeExecution: createExecutionDescriber(),
     respond: (event, answer) => sendResponse(event, answer),
     logger,
     env,
@@ -130,6 +134,8 @@ function productionDeps(): HandlerDeps {
  *   retries and Catch take over.
  * - A retention request sent by hand (`kind: 'retention'`): starts a
  *   retention execution of the workflow, as the schedule does.
+ * - EventBridge's "Step Functions Execution Status Change" for an execution
+ *   that ended unfinished: a teardown that never answered gets FAILED.
  */
 async function handler(event: unknown, context: LambdaContext): Promise<unknown> {
   let deps: HandlerDeps;
@@ -149,6 +155,7 @@ async function handleEvent(event: unknown, context: LambdaContext, deps: Handler
   deps.logger.addContext(context as Parameters<Logger['addContext']>[0]);
   if (isStepPayload(event)) return handleStep(event, context, deps);
   if (isRetentionRequest(event)) return startRetention(event, context, deps);
+  if (isExecutionStatusChange(event)) return workflowClosed(event, deps);
   try {
     if (isCfnEvent(event)) await handleCfnEvent(event, context, deps);
     else deps.logger.error('Unrecognised event; ignoring it', { event });
@@ -157,6 +164,26 @@ async function handleEvent(event: unknown, context: LambdaContext, deps: Handler
     deps.logger.critical('Unexpected error in the handler', { error: err instanceof Error ? err.stack : String(err) });
   }
   return undefined;
+}
+
+/**
+ * EventBridge's notice that an execution of the workflow ended FAILED,
+ * TIMED_OUT or ABORTED: answers CloudFormation FAILED for a teardown that
+ * never answered (lambda/teardown/workflow-closed.ts). Throws when the answer
+ * could not be sent, so that EventBridge retries the delivery.
+ */
+async function workflowClosed(event: Parameters<typeof onWorkflowClosed>[0], deps: HandlerDeps): Promise<unknown> {
+  if (!deps.env.stackId) {
+    deps.logger.error('The function has no VERSION_PURGER_STACK_ID; cannot tell its workflow', { event });
+    return { outcome: 'ignored' };
+  }
+  const outcome = await onWorkflowClosed(event, {
+    stateMachineArn: stateMachineArnFor(deps.env.stackId),
+    describeExecution: deps.describeExecution,
+    respond: (cfnEvent, answer) => deps.respond(cfnEvent, answer),
+    logger: loggerOf(deps),
+  });
+  return { outcome };
 }
 
 /** A step payload that cannot be a workflow's. */

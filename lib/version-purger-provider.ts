@@ -1,5 +1,7 @@
 import { ArnFormat, Aws, type CfnResource, Duration, Fn, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
@@ -52,11 +54,15 @@ export const DEFAULT_MAX_CONCURRENCY = 64;
 export const MAX_MAX_CONCURRENCY = 10_000;
 
 /**
- * The workflow's own timeout: a backstop. Teardown answers before the custom
- * resource's serviceTimeout (at most 1 hour) on its own; a retention run
- * that takes longer is stopped, and the next scheduled run goes on.
+ * The workflow's own timeout: a backstop, below CloudFormation's largest (and
+ * the construct's default) serviceTimeout of 1 hour. Teardown answers before
+ * its serviceTimeout on its own (every step checks the run's budget); when an
+ * execution ends without answering anyway (this timeout, a stop by hand, a
+ * failed Answer), the WorkflowClosed rule has the function answer FAILED at
+ * once. A retention run that takes longer is stopped, and the next scheduled
+ * run goes on.
  */
-export const WORKFLOW_TIMEOUT = Duration.hours(1);
+export const WORKFLOW_TIMEOUT = Duration.minutes(55);
 
 /** Default retention of the handler's log group. */
 export const DEFAULT_LOG_RETENTION = logs.RetentionDays.ONE_MONTH;
@@ -136,10 +142,16 @@ export class VersionPurgerProvider extends Construct {
   public readonly stateMachine: sfn.StateMachine;
   /**
    * Lets the function start executions of its own workflow (a Delete starts
-   * one). A separate policy, which custom resources depend on: it outlives
-   * every purge.
+   * one) and describe them (the backstop answer). A separate policy, which
+   * custom resources depend on: it outlives every purge.
    */
   public readonly startExecutionPolicy: iam.Policy;
+  /**
+   * Sends the function the workflow's executions that end FAILED, TIMED_OUT
+   * or ABORTED, so that a teardown that never answered gets a FAILED answer
+   * at once instead of CloudFormation waiting out its serviceTimeout.
+   */
+  public readonly workflowClosedRule: events.Rule;
   /** The workflow's log group (execution events, without their data). */
   public readonly workflowLogGroup: logs.LogGroup;
   /** The settings the function was created with. */
@@ -230,6 +242,32 @@ export class VersionPurgerProvider extends Construct {
         'history (per-range counts) already show where time goes; tracing would add cost and wildcard IAM actions.',
     });
     this.acknowledgeWorkflowWildcards(stack);
+
+    // The backstop answer: a teardown execution that ends FAILED, TIMED_OUT or ABORTED without having answered
+    // gets a FAILED answer from the function (lambda/teardown/workflow-closed.ts), which reads the execution with
+    // DescribeExecution rather than trusting the event.
+    const executions = stack.formatArn({
+      service: 'states',
+      resource: 'execution',
+      resourceName: `${stateMachineName}:*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    this.startExecutionPolicy.addStatements(new iam.PolicyStatement({ actions: ['states:DescribeExecution'], resources: [executions] }));
+    Validations.of(this.startExecutionPolicy).acknowledge({
+      id:
+        'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:VersionPurger-' +
+        '{"Fn::Select":[2,{"Fn::Split":["/",{"Ref":"AWS::StackId"}]}]}:*]',
+      reason: 'DescribeExecution on the executions of this stack\'s own state machine only, whose names are not known in advance.',
+    });
+    this.workflowClosedRule = new events.Rule(this, 'WorkflowClosed', {
+      description: 'cdk-version-purger: answers CloudFormation FAILED when a teardown execution ends without answering',
+      eventPattern: {
+        source: ['aws.states'],
+        detailType: ['Step Functions Execution Status Change'],
+        detail: { stateMachineArn: [this.stateMachine.stateMachineArn], status: ['FAILED', 'TIMED_OUT', 'ABORTED'] },
+      },
+      targets: [new targets.LambdaFunction(this.function, { retryAttempts: 4, maxEventAge: Duration.hours(1) })],
+    });
   }
 
   /**

@@ -1,4 +1,5 @@
-import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import type { DescribedExecution } from '../teardown/workflow-closed';
 
 /**
  * Starts an execution of the stack's workflow. `'running'`: an execution of
@@ -21,5 +22,23 @@ export function createExecutionStarter(stateMachineArn: string, client: SFNClien
       if (err instanceof ExecutionAlreadyExists || (err as { name?: string }).name === 'ExecutionAlreadyExists') return 'running';
       throw err;
     }
+  };
+}
+
+/**
+ * Step Functions' DescribeExecution for the executions of the stack's
+ * workflow (the backstop answer, lambda/teardown/workflow-closed.ts).
+ */
+export function createExecutionDescriber(client: SFNClient = new SFNClient({ maxAttempts: 5 })): (executionArn: string) => Promise<DescribedExecution> {
+  return async (executionArn) => {
+    const out = await client.send(new DescribeExecutionCommand({ executionArn }));
+    return {
+      stateMachineArn: out.stateMachineArn ?? '',
+      name: out.name ?? '',
+      status: out.status ?? '',
+      input: out.input ?? '',
+      error: out.error,
+      cause: out.cause,
+    };
   };
 }

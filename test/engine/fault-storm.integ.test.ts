@@ -193,6 +193,9 @@ describe('Lambda teardown through a storm of 500s and per-key InternalErrors', (
         await runTeardownSteps((step, run, state) => handleEvent({ kind: 'workflow', v: 1, step, run, state }, lambdaContext(), deps), input);
         return 'started';
       },
+      describeExecution: async () => {
+        throw new Error('no execution ends unfinished here');
+      },
       respond: async (_event, answer) => {
         answers.push(answer);
       },

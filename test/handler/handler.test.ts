@@ -8,6 +8,8 @@ import type { PurgeResult } from '../../lambda/engine/purge-types';
 import { givenStackDeleting, STACK_ID } from '../support/cloudformation-mock';
 import { purgeResult } from '../support/purge-results';
 import type { TeardownMetrics } from '../../lambda/teardown/metrics';
+import type { DescribedExecution } from '../../lambda/teardown/workflow-closed';
+import { stateMachineArnFor } from '../../lambda/workflow/contract';
 
 const s3 = mockClient(S3Client);
 const cfn = mockClient(CloudFormationClient);
@@ -127,9 +129,57 @@ function configureRetention(): void {
   });
 }
 
-function givenDeps(engineResult: Partial<PurgeResult>, startError?: Error, startOutcome: 'started' | 'running' = 'started') {
+describe('a workflow execution that ended without answering (EventBridge status change)', () => {
+  const MACHINE = stateMachineArnFor(STACK_ID);
+  const EXECUTION = `${MACHINE.replace(':stateMachine:', ':execution:')}:teardown-r1`;
+  const statusChange = (stateMachineArn = MACHINE, status = 'TIMED_OUT') => ({
+    version: '0',
+    source: 'aws.states',
+    'detail-type': 'Step Functions Execution Status Change',
+    detail: { executionArn: EXECUTION, stateMachineArn, status },
+  });
+  const described = (status: string, input: unknown, extra: Partial<DescribedExecution> = {}): Record<string, DescribedExecution> => ({
+    [EXECUTION]: { stateMachineArn: MACHINE, name: 'teardown-r1', status, input: JSON.stringify(input), ...extra },
+  });
+
+  it('answers CloudFormation FAILED for a teardown that timed out, naming the execution and its error', async () => {
+    // GIVEN a teardown execution that Step Functions says timed out
+    const { deps, answers } = givenDeps({}, undefined, 'started', described('TIMED_OUT', teardownRun('r1'), { error: 'States.Timeout' }));
+    // WHEN EventBridge delivers its status change
+    await expect(handleEvent(statusChange(), context(), deps)).resolves.toEqual({ outcome: 'answered' });
+    // THEN one FAILED answer for the original resource, saying what happened; nothing was purged or started
+    expect(answers).toEqual([
+      { Status: 'FAILED', PhysicalResourceId: PHYSICAL_ID, Reason: expect.stringMatching(/teardown-r1 timed out .*States\.Timeout.*Bucket b may still hold versions, and new writes stay denied/) },
+    ]);
+    expect(s3.calls()).toHaveLength(0);
+  });
+
+  it('trusts DescribeExecution, not the event: a forged status change for an execution that succeeded answers nothing', async () => {
+    const { deps, answers, described: asked } = givenDeps({}, undefined, 'started', described('SUCCEEDED', teardownRun('r1')));
+    await expect(handleEvent(statusChange(MACHINE, 'FAILED'), context(), deps)).resolves.toEqual({ outcome: 'ignored' });
+    expect(asked).toEqual([EXECUTION]);
+    expect(answers).toEqual([]);
+  });
+
+  it('ignores another state machine\'s executions without asking Step Functions, and retention executions', async () => {
+    const other = givenDeps({}, undefined, 'started', described('FAILED', teardownRun('r1')));
+    await expect(handleEvent(statusChange(MACHINE.replace('VersionPurger-', 'Other-')), context(), other.deps)).resolves.toEqual({ outcome: 'ignored' });
+    expect(other.described).toEqual([]);
+    const retention = givenDeps({}, undefined, 'started', described('FAILED', { kind: 'retention', v: 2, purger: 'Purger' }));
+    await expect(handleEvent(statusChange(), context(), retention.deps)).resolves.toEqual({ outcome: 'ignored' });
+    expect([...other.answers, ...retention.answers]).toEqual([]);
+  });
+});
+
+function givenDeps(
+  engineResult: Partial<PurgeResult>,
+  startError?: Error,
+  startOutcome: 'started' | 'running' = 'started',
+  executions: Record<string, DescribedExecution> = {},
+) {
   const answers: CfnAnswer[] = [];
   const starts: Array<{ name: string; input: unknown }> = [];
+  const described: string[] = [];
   const deps: HandlerDeps = {
     s3: new S3Client({ region: 'us-east-1' }),
     cloudFormation: new CloudFormationClient({ region: 'us-east-1' }),
@@ -139,6 +189,12 @@ function givenDeps(engineResult: Partial<PurgeResult>, startError?: Error, start
       starts.push({ name, input });
       return startOutcome;
     },
+    describeExecution: async (executionArn: string) => {
+      described.push(executionArn);
+      const found = executions[executionArn];
+      if (!found) throw Object.assign(new Error(`Execution Does Not Exist: '${executionArn}'`), { name: 'ExecutionDoesNotExist' });
+      return found;
+    },
     respond: async (_event: CfnEvent, answer: CfnAnswer) => {
       answers.push(answer);
     },
@@ -146,7 +202,7 @@ function givenDeps(engineResult: Partial<PurgeResult>, startError?: Error, start
     env: { safetyMarginMs: 1_000, answerReserveMs: 1_000, stackId: STACK_ID },
     now: Date.now,
   };
-  return { deps, answers, starts };
+  return { deps, answers, starts, described };
 }
 
 function teardownRun(requestId: string) {

@@ -1,5 +1,6 @@
 import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { scheduleRules } from '../support/template';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { VersionPurger, VersionPurgerValidationError } from '../../lib';
@@ -127,9 +128,18 @@ describe('the workflow', () => {
     expect(findState(def, STATE.retentionFailed).Type).toBe('Fail');
   });
 
-  test('the workflow times out after 1 hour, the longest serviceTimeout', () => {
+  test('the workflow times out after 55 minutes, below the longest (and default) serviceTimeout, and its unfinished executions reach the function', () => {
     const { template } = givenStack();
-    expect(definitionOf(template).TimeoutSeconds).toBe(3600);
+    expect(definitionOf(template).TimeoutSeconds).toBe(55 * 60);
+    // THEN the backstop: executions that end FAILED, TIMED_OUT or ABORTED are sent to the function, which answers
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.states'],
+        'detail-type': ['Step Functions Execution Status Change'],
+        detail: { stateMachineArn: [{ Ref: Match.stringLikeRegexp('^CdkVersionPurgerProviderWorkflow') }], status: ['FAILED', 'TIMED_OUT', 'ABORTED'] },
+      },
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^CdkVersionPurgerProviderHandler'), 'Arn'] } })],
+    });
   });
 
   test('the synthesized state machine name and the handler’s derivation agree', () => {
@@ -184,7 +194,7 @@ describe('IAM', () => {
 describe('retention', () => {
   test('the schedule starts the state machine with the purger’s request, not the function', () => {
     const { template } = givenStack({ retention: true });
-    const [rule] = Object.values(template.findResources('AWS::Events::Rule')) as any[];
+    const [rule] = scheduleRules(template);
     const [target] = rule.Properties.Targets;
     expect(JSON.stringify(target.Arn)).toMatch(/CdkVersionPurgerProviderWorkflow/);
     expect(JSON.parse(target.Input)).toEqual({ kind: 'retention', v: 2, purger: expect.stringMatching(/^Purger/) });

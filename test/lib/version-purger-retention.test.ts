@@ -3,7 +3,7 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { RetentionMetric, type RetentionOptions, VersionPurger, VersionPurgerValidationError } from '../../lib';
-import { configuredRuns, policyDocuments, policyNamed, READ_OWN_STACK } from '../support/template';
+import { configuredRuns, OWN_WORKFLOW_STATEMENTS, policyDocuments, policyNamed, READ_OWN_STACK, scheduleRules } from '../support/template';
 
 const { DEFAULT_MAX_DELETIONS_PER_RUN, PURGE_TAG_KEY } = VersionPurger;
 
@@ -31,7 +31,7 @@ describe('VersionPurger retention schedule', () => {
 
     // THEN
     const template = Template.fromStack(stack);
-    template.resourceCountIs('AWS::Events::Rule', 1);
+    expect(scheduleRules(template)).toHaveLength(1);
     template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(6 hours)', State: 'ENABLED' });
     expect(ruleInput(template, { [logicalIdOf(stack, bucket)]: 'my-data' })).toEqual({
       kind: 'retention',
@@ -113,8 +113,12 @@ describe('VersionPurger retention schedule', () => {
         },
       ],
     });
-    // EventBridge no longer invokes the function: it starts the workflow.
-    template.resourcePropertiesCountIs('AWS::Lambda::Permission', { Principal: 'events.amazonaws.com' }, 0);
+    // The schedule does not invoke the function: it starts the workflow. (EventBridge may invoke the function
+    // for one rule only: WorkflowClosed, the backstop answer.)
+    const invokers = template.findResources('AWS::Lambda::Permission', { Properties: { Principal: 'events.amazonaws.com' } });
+    expect(Object.values(invokers).map((p: any) => p.Properties.SourceArn)).toEqual([
+      { 'Fn::GetAtt': [expect.stringMatching(/^CdkVersionPurgerProviderWorkflowClosed/), 'Arn'] },
+    ]);
     expect(policyNamed(template, /^CdkVersionPurgerProviderWorkflowEventsRoleDefaultPolicy/).document.Statement).toEqual([
       { Effect: 'Allow', Action: 'states:StartExecution', Resource: { Ref: machine } },
     ]);
@@ -130,7 +134,7 @@ describe('VersionPurger retention schedule', () => {
 
     // THEN
     const template = Template.fromStack(stack);
-    const rule = Object.values(template.findResources('AWS::Events::Rule'))[0];
+    const [rule] = scheduleRules(template);
     expect(rule.DependsOn).toEqual(expect.arrayContaining([expect.stringMatching(/^PurgerRetentionPolicy/)]));
   });
 });
@@ -247,9 +251,12 @@ describe('VersionPurger retention failures are visible', () => {
 
     // THEN
     const template = Template.fromStack(stack);
-    for (const type of ['AWS::Lambda::EventInvokeConfig', 'AWS::SQS::Queue', 'AWS::Events::Rule', 'AWS::CloudWatch::Alarm']) {
+    for (const type of ['AWS::Lambda::EventInvokeConfig', 'AWS::SQS::Queue', 'AWS::CloudWatch::Alarm']) {
       template.resourceCountIs(type, 0);
     }
+    // The only rule is the workflow's backstop (WorkflowClosed), which teardown has too.
+    expect(scheduleRules(template)).toEqual([]);
+    template.resourceCountIs('AWS::Events::Rule', 1);
     expect([purger.retentionRule, purger.retentionAlarm, purger.deadLetterQueue, purger.retentionIamPolicy]).toEqual([
       undefined,
       undefined,
@@ -271,7 +278,7 @@ describe('VersionPurger retention failures are visible', () => {
     const template = Template.fromStack(stack);
     template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 1);
     template.resourceCountIs('AWS::SQS::Queue', 1);
-    template.resourceCountIs('AWS::Events::Rule', 2);
+    expect(scheduleRules(template)).toHaveLength(2);
     // Each purger's alarm, the dead-letter queue's, the workflow's.
     template.resourceCountIs('AWS::CloudWatch::Alarm', 4);
     expect(a.deadLetterQueue).toBe(b.deadLetterQueue);
@@ -411,9 +418,7 @@ describe('VersionPurger retention IAM', () => {
         },
       ],
     });
-    expect(policyNamed(template, /^CdkVersionPurgerProviderStartExecutionPolicy/).document.Statement).toEqual([
-      { Effect: 'Allow', Action: 'states:StartExecution', Resource: expect.objectContaining({ 'Fn::Join': expect.anything() }) },
-    ]);
+    expect(policyNamed(template, /^CdkVersionPurgerProviderStartExecutionPolicy/).document.Statement).toEqual(OWN_WORKFLOW_STATEMENTS);
     expect(JSON.stringify(policyDocuments(template).filter((p) => /^CdkVersionPurgerProvider(Role|StartExecution)/.test(p.name)))).not.toContain(
       'lambda:InvokeFunction',
     );

@@ -10,7 +10,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { VersionPurger, type VersionPurgerProps, VersionPurgerValidationError } from '../../lib';
 import { handlerAssetDir } from '../../lib/handler-asset';
-import { policyDocuments, policyNamed, READ_OWN_STACK } from '../support/template';
+import { OWN_WORKFLOW_STATEMENTS, policyDocuments, policyNamed, READ_OWN_STACK } from '../support/template';
 
 const { PURGE_TAG_KEY } = VersionPurger;
 
@@ -265,7 +265,7 @@ describe('VersionPurger IAM', () => {
     });
     expect(policyNamed(template, /^CdkVersionPurgerProviderStartExecutionPolicy/).document).toEqual({
       Version: '2012-10-17',
-      Statement: [{ Effect: 'Allow', Action: 'states:StartExecution', Resource: expect.objectContaining({ 'Fn::Join': expect.anything() }) }],
+      Statement: OWN_WORKFLOW_STATEMENTS,
     });
     const functionRolePolicies = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) =>
       JSON.stringify(p.Properties.Roles).includes('CdkVersionPurgerProviderRole'),

@@ -43,7 +43,7 @@ export function resolveDeep(value: any, refs: Record<string, string>): any {
  */
 export function configuredRuns(template: Template, refs: Record<string, string>): any[] {
   const resources = template.toJSON().Resources as Record<string, any>;
-  return Object.values(template.findResources('AWS::Events::Rule')).map((r) => {
+  return scheduleRules(template).map((r) => {
     const input = JSON.parse(r.Properties.Targets[0].Input);
     expect(Object.keys(input).sort()).toEqual(['kind', 'purger', 'v']);
     const purger = resources[input.purger];
@@ -51,6 +51,26 @@ export function configuredRuns(template: Template, refs: Record<string, string>)
     return resolveDeep(purger.Metadata['cdk-version-purger:retention'], refs);
   });
 }
+
+/**
+ * The stack's retention schedules: the EventBridge rules with a schedule (the
+ * other rule, WorkflowClosed, matches the workflow's status changes).
+ */
+export function scheduleRules(template: Template): any[] {
+  return Object.values(template.findResources('AWS::Events::Rule')).filter((r) => r.Properties.ScheduleExpression !== undefined);
+}
+
+/** The statements of the function's StartExecutionPolicy: start its own workflow, describe its own executions. */
+export const OWN_WORKFLOW_STATEMENTS = [
+  { Effect: 'Allow', Action: 'states:StartExecution', Resource: expect.objectContaining({ 'Fn::Join': expect.anything() }) },
+  {
+    Effect: 'Allow',
+    Action: 'states:DescribeExecution',
+    Resource: {
+      'Fn::Join': ['', expect.arrayContaining([':execution:VersionPurger-', { 'Fn::Select': [2, { 'Fn::Split': ['/', { Ref: 'AWS::StackId' }] }] }, ':*'])],
+    },
+  },
+];
 
 /** The statement that lets the handler ask CloudFormation about its own stack, and nothing else. */
 export const READ_OWN_STACK = {
