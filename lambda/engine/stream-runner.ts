@@ -150,7 +150,7 @@ export class StreamRunner {
 
   /** Records what the selector chose after `fed` (null: at the end of the range) and acts on it. */
   private async take(fed: VersionEntry | null, chosen: readonly VersionEntry[]): Promise<void> {
-    for (const marker of this.guard?.takeReleased() ?? []) await this.enqueue(marker);
+    if (this.guard) for (const marker of this.guard.takeReleased()) await this.enqueue(marker);
     const accepted: VersionEntry[] = [];
     for (const entry of chosen) {
       if (!this.host.mayChoose(accepted.length)) break;
