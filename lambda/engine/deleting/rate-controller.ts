@@ -35,7 +35,7 @@ interface EmptyPoint extends SendTicket {
   readonly throttledBefore: number;
 }
 
-/** Slow start: growth of the rate per second of sending. */
+/** Slow start: growth of the rate per second of sending that had to wait for the pacer. */
 const SLOW_START_GROWTH = 2;
 /** A batch is at most this much of the partition's rate, so that one request is never a long debt of tokens. */
 const BATCH_SECONDS = 0.25;
@@ -68,11 +68,9 @@ const LOOKAHEAD_MS = 1000;
  * - Callers are let through one at a time, and the gap after each send is set
  *   when it is sent, from the rate of that moment, so a cut slows down every
  *   batch still waiting.
- * - Until the first throttle the rate doubles per second of sending (slow
- *   start), also when something else (listing, CPU, requests in flight) is
- *   the bottleneck: the first throttle's estimate does not depend on it, and
- *   batches then grow to 1,000 keys, which a CPU-bound run of many prefixes
- *   needs (its 32 requests in flight carry 32 batches).
+ * - Until the first throttle the rate doubles per second of sending that had
+ *   to wait for the pacer (slow start; a rate that is not the bottleneck does
+ *   not grow).
  * - A throttle means the partition's token bucket was empty when the request
  *   arrived. Between two such moments S3 admitted exactly its rate (give or
  *   take one batch), so the keys admitted between two throttles at least a
@@ -97,6 +95,7 @@ export class RateController {
   private measured: number | undefined;
   private nextSendAt = 0;
   private lastCutAt = Number.NEGATIVE_INFINITY;
+  private limitedSinceLastGrowth = false;
   private startedAt: number | undefined;
   private sent = 0;
   /** Keys waiting for their turn. */
@@ -160,6 +159,7 @@ export class RateController {
 
   private async waitForTurn(keys: number, signal?: AbortSignal): Promise<SendTicket> {
     for (let now = this.clock.now(); now < this.nextSendAt && signal?.aborted !== true; now = this.clock.now()) {
+      this.limitedSinceLastGrowth = true;
       await this.clock.sleep(this.nextSendAt - now, signal);
     }
     const at = this.clock.now();
@@ -174,11 +174,12 @@ export class RateController {
   onSuccess(keys: number): void {
     const seconds = Math.max(keys, 1) / this.rate;
     if (this.measured === undefined) {
-      this.rate *= SLOW_START_GROWTH ** Math.min(1, seconds);
+      if (this.limitedSinceLastGrowth) this.rate *= SLOW_START_GROWTH ** Math.min(1, seconds);
     } else {
       // Just under the measured rate; probing past it drains what the bucket saved and finds a partition S3 scaled up.
       this.rate += this.measured * PROBE_PER_SECOND * Math.min(1, seconds);
     }
+    this.limitedSinceLastGrowth = false;
   }
 
   /** The request of `ticket` was throttled. */

@@ -90,22 +90,32 @@ describe('RateController: pacing', () => {
 });
 
 describe('RateController: slow start', () => {
-  it('doubles the rate per second of sending, whether or not the pacer held the batch back', async () => {
-    // GIVEN a controller at 1000 keys/s whose first batch did not have to wait
-    const { clock, rc } = controller(1000);
+  it('does not grow while the pacer held nothing back', async () => {
+    // GIVEN a controller whose first batch did not have to wait
+    const { rc } = controller(1000);
     await rc.acquire(100);
 
-    // WHEN it succeeds
+    // WHEN the batch succeeds
     rc.onSuccess(100);
 
-    // THEN the rate grew by 2^0.1 (a tenth of a second of sending)
-    expect(rc.currentRate).toBeCloseTo(1000 * 2 ** 0.1, 6);
+    // THEN the rate is unchanged
+    expect(rc.currentRate).toBe(1000);
+  });
 
-    // AND a batch of a second or more grows it at most twofold
-    await sendMany(rc, clock, 1, 5000);
-    const before = rc.currentRate;
-    rc.onSuccess(5000);
-    expect(rc.currentRate).toBeCloseTo(before * 2, 6);
+  it('doubles the rate per second of sending that had to wait for the pacer, once per wait', async () => {
+    // GIVEN a second batch of half a second's keys sent right after a first one, so it waited
+    const { clock, rc } = controller(1000);
+    await sendMany(rc, clock, 2, 500);
+
+    // WHEN it succeeds
+    rc.onSuccess(500);
+
+    // THEN the rate grew by 2^0.5
+    expect(rc.currentRate).toBeCloseTo(1000 * Math.SQRT2, 6);
+
+    // AND a further success without another wait does not grow it again
+    rc.onSuccess(500);
+    expect(rc.currentRate).toBeCloseTo(1000 * Math.SQRT2, 6);
   });
 });
 
