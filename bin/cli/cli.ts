@@ -67,7 +67,7 @@ function addCommonOptions(cmd: Command): Command {
     .option('--prefix <prefix>', 'only keys under this prefix (repeatable)', collect)
     .option('--endpoint <url>', 'S3-compatible endpoint, e.g. http://127.0.0.1:9000 (default: the SDK configuration, e.g. AWS_ENDPOINT_URL_S3)', endpointOption)
     .option('--region <region>', 'region (default: the SDK configuration)')
-    .option('--concurrency <n>', 'most DeleteObjects requests in flight, 1 to 1000 (default 32)', integerOption('--concurrency', 1, 1000))
+    .option('--concurrency <n>', 'most DeleteObjects requests in flight, 1 to 1000 (default 48)', integerOption('--concurrency', 1, 1000))
     .option('--dry-run', 'list and select, delete nothing')
     .option('--md5', 'send Content-MD5 instead of CRC32 on DeleteObjects (older MinIO, Cloudflare R2, OVH)')
     .option('--json', 'print exactly one JSON object on stdout (also on errors)')

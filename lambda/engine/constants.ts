@@ -3,11 +3,14 @@ export const MAX_KEYS_PER_DELETE = 1000;
 /** S3's limit on entries in one ListObjectVersions page. */
 export const MAX_KEYS_PER_LIST = 1000;
 /**
- * Default most DeleteObjects requests in flight. Chosen from bench/RESULTS.md:
- * enough to keep 16 throttled prefixes near their ceiling, while the per-prefix
- * rate controller keeps any single prefix from being overrun.
+ * Default most DeleteObjects requests in flight. Was 32 with 1,000-key
+ * batches; the rate controller now sends 0.1 s of a partition's rate per
+ * batch until it has measured the rate (350 keys at S3's 3,500/s), so a
+ * CPU-bound run of 16 prefixes, whose pacers rarely wait, keeps small batches; 32 requests of
+ * 350 keys capped it near 39k keys/s at the S3 model's latency. 48 carry
+ * about 17k keys, fewer than 32 × 1,000 did (bench/README.md, issue 12).
  */
-export const DEFAULT_CONCURRENCY = 32;
+export const DEFAULT_CONCURRENCY = 48;
 /** Default parallel listing streams in the first purge pass. */
 export const DEFAULT_LIST_CONCURRENCY = 16;
 /** Purge passes at most: the first, then confirmation passes from the start. */

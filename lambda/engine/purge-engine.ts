@@ -385,6 +385,7 @@ class PurgeRun {
       guardsCurrentMarkers: this.mode === 'retain',
       dryRun: this.dryRun,
       trustsSelectorState: this.o.trustSelectorState ?? true,
+      signal: this.stop.signal,
       selectorFrom: (snapshot) => this.selector(snapshot),
       rateFor: (range) => this.rateFor(range),
       listingStopped: () => this.listingStopped(),

@@ -107,7 +107,9 @@ export class StreamLedger {
     let cursor = this.lastCursor;
     if (entry) {
       seq = ++this.head;
-      this.fedAt.set(entry, seq);
+      // Only an entry the selector holds on to is looked up later; one chosen at once (every entry of a
+      // purge) is not, and a million WeakMap entries a minute only make garbage.
+      if (!chosen.includes(entry)) this.fedAt.set(entry, seq);
       cursor = { keyMarker: entry.key, versionIdMarker: entry.versionId };
       this.lastCursor = cursor;
     }
@@ -126,7 +128,7 @@ export class StreamLedger {
     }
     const decisions: StepDecision[] = [];
     const step: Step = { seq, cursor, selector: snapshot, decisions, open: chosen.length + (pinned ? 1 : 0) };
-    for (const e of chosen) decisions.push({ entry: e, fedSeq: this.fedAt.get(e) ?? 0, outcome: null, step });
+    for (const e of chosen) decisions.push({ entry: e, fedSeq: e === entry ? seq : (this.fedAt.get(e) ?? 0), outcome: null, step });
     this.steps.push(step);
     if (decisions.length === 0) this.advance();
     return decisions;

@@ -1,6 +1,5 @@
 import type { BatchDeleter, SettledOutcome } from './deleting/batch-deleter';
 import type { RateController } from './deleting/rate-controller';
-import { MAX_KEYS_PER_DELETE } from './constants';
 import { CurrentMarkerGuard } from './current-marker-guard';
 import type { KeyRange, ListCursor, VersionPage } from './listing/version-listing';
 import { StreamLedger, type Checkpoint, type Decision } from './stream-ledger';
@@ -29,6 +28,8 @@ export interface StreamHost {
   readonly dryRun: boolean;
   /** False: a stream resuming mid-key rebuilds the selector's state from a listing of the key (see PurgeOptions). */
   readonly trustsSelectorState: boolean;
+  /** Aborts waits when the run is stopped. */
+  readonly signal?: AbortSignal;
   selectorFrom(snapshot: unknown): EntrySelector;
   rateFor(range: KeyRange): RateController;
   /** True once the run stops listing (deadline, signal, cap or fault). */
@@ -51,7 +52,8 @@ export interface StreamHost {
 /**
  * Lists one range to its end, or until the run stops: feeds each entry to
  * the selector, records the choices in the stream's ledger, and sends the
- * chosen entries to the batch deleter, 1,000 to a request.
+ * chosen entries to the batch deleter, as many to a request as the
+ * partition's rate controller asks for (at most 1,000).
  */
 export class StreamRunner {
   private readonly selector: EntrySelector;
@@ -154,7 +156,7 @@ export class StreamRunner {
 
   /** Records what the selector chose after `fed` (null: at the end of the range) and acts on it. */
   private async take(fed: VersionEntry | null, chosen: readonly VersionEntry[]): Promise<void> {
-    for (const marker of this.guard?.takeReleased() ?? []) await this.enqueue(marker);
+    if (this.guard) for (const marker of this.guard.takeReleased()) await this.enqueue(marker);
     const accepted: VersionEntry[] = [];
     for (const entry of chosen) {
       if (!this.host.mayChoose(accepted.length)) break;
@@ -181,10 +183,13 @@ export class StreamRunner {
   private async enqueue(entry: VersionEntry): Promise<void> {
     this.guard?.track(entry);
     this.batch.push(entry);
-    if (this.batch.length >= MAX_KEYS_PER_DELETE) await this.flush();
+    if (this.batch.length >= this.rate.batchKeys()) await this.flush();
   }
 
   private async flush(): Promise<void> {
+    if (this.batch.length === 0) return;
+    // List only about as far ahead as the partition deletes.
+    await this.rate.roomToQueue(this.host.signal);
     const full = this.batch;
     this.batch = [];
     await this.deleter.submit(full, this.rate, (entry, outcome) => this.settled(entry, outcome));

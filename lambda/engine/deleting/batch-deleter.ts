@@ -1,7 +1,7 @@
 import { DeleteObjectCommand, type S3Client, type _Error as S3KeyError } from '@aws-sdk/client-s3';
 import { backoffMs, sleep } from '../s3/backoff';
 import { MAX_KEYS_PER_DELETE } from '../constants';
-import type { RateController } from './rate-controller';
+import type { RateController, SendTicket } from './rate-controller';
 import { decideRetry, faultKind, keyFaultKind, type RetryDecision } from '../s3/retry-policy';
 import { errorCode, errorMessage, isNoSuchBucket, isThrottle } from '../s3/s3-errors';
 import { retriedByCaller } from '../s3/s3-retries';
@@ -126,32 +126,32 @@ export class BatchDeleter {
   private async deleteMany(batch: readonly VersionEntry[], rate: RateController, sink: BatchSink): Promise<void> {
     const rounds: BatchRounds = { remaining: [...batch], requestFaults: 0, keyRounds: 0, throttledAttempts: 0 };
     while (rounds.remaining.length > 0) {
-      const sentAt = await this.turnToSend(rounds.remaining, rate, sink);
-      if (sentAt === undefined) return;
+      const ticket = await this.turnToSend(rounds.remaining, rate, sink);
+      if (ticket === undefined) return;
       let keyErrors: S3KeyError[];
       try {
         keyErrors = await this.sendDeleteObjects(rounds.remaining);
       } catch (err) {
-        if ((await this.afterRequestError(err, rounds, rate, sentAt, sink)) === 'done') return;
+        if ((await this.afterRequestError(err, rounds, rate, ticket, sink)) === 'done') return;
         continue;
       }
       rounds.throttledAttempts = 0;
-      if ((await this.afterAnswer(keyErrors, rounds, rate, sentAt, sink)) === 'done') return;
+      if ((await this.afterAnswer(keyErrors, rounds, rate, ticket, sink)) === 'done') return;
     }
   }
 
   /** Waits for the partition's pacer; undefined (the entries reported unsent) when the run stops first. */
-  private async turnToSend(entries: readonly VersionEntry[], rate: RateController, sink: BatchSink): Promise<number | undefined> {
+  private async turnToSend(entries: readonly VersionEntry[], rate: RateController, sink: BatchSink): Promise<SendTicket | undefined> {
     if (this.stopped()) {
       sink.unsent(entries);
       return undefined;
     }
-    const sentAt = await rate.acquire(entries.length, this.options.signal);
+    const ticket = await rate.acquire(entries.length, this.options.signal);
     if (this.stopped()) {
       sink.unsent(entries);
       return undefined;
     }
-    return sentAt;
+    return ticket;
   }
 
   /** One DeleteObjects (body built in one pass, delete-body.ts); returns the per-key errors of its 200. */
@@ -162,14 +162,14 @@ export class BatchDeleter {
   }
 
   /** The whole request failed: `retry` to send the batch again, `done` once every entry is settled. */
-  private async afterRequestError(err: unknown, rounds: BatchRounds, rate: RateController, sentAt: number, sink: BatchSink): Promise<'retry' | 'done'> {
+  private async afterRequestError(err: unknown, rounds: BatchRounds, rate: RateController, ticket: SendTicket, sink: BatchSink): Promise<'retry' | 'done'> {
     const remaining = rounds.remaining;
     if (isNoSuchBucket(err)) {
       sink.gone(remaining);
       return 'done';
     }
     if (isThrottle(err)) {
-      await this.backOffThrottled(rate, sentAt, ++rounds.throttledAttempts);
+      await this.backOffThrottled(rate, ticket, ++rounds.throttledAttempts);
       return 'retry';
     }
     if (errorCode(err) === 'MalformedXML') {
@@ -187,9 +187,9 @@ export class BatchDeleter {
   }
 
   /** A 200: settles each entry; `retry` with the transiently failed keys left in `rounds`, `done` otherwise. */
-  private async afterAnswer(keyErrors: readonly S3KeyError[], rounds: BatchRounds, rate: RateController, sentAt: number, sink: BatchSink): Promise<'retry' | 'done'> {
+  private async afterAnswer(keyErrors: readonly S3KeyError[], rounds: BatchRounds, rate: RateController, ticket: SendTicket, sink: BatchSink): Promise<'retry' | 'done'> {
     const { retry, throttledKeys, lastError } = this.settle(rounds.remaining, keyErrors, sink);
-    if (throttledKeys > 0) this.noteThrottled(rate, sentAt);
+    if (throttledKeys > 0) this.noteThrottled(rate, ticket);
     rate.onSuccess(rounds.remaining.length - retry.length);
     rounds.remaining = retry;
     if (retry.length === 0 || !lastError) return 'done';
@@ -262,7 +262,7 @@ export class BatchDeleter {
         sink.unsent([entry]);
         return;
       }
-      const sentAt = await rate.acquire(1, this.options.signal);
+      const ticket = await rate.acquire(1, this.options.signal);
       if (this.stopped()) {
         sink.unsent([entry]);
         return;
@@ -285,7 +285,7 @@ export class BatchDeleter {
           return;
         }
         if (isThrottle(err)) {
-          await this.backOffThrottled(rate, sentAt, ++throttledAttempts);
+          await this.backOffThrottled(rate, ticket, ++throttledAttempts);
           continue;
         }
         const next = decideRetry(faultKind(err), ++faults, { deadline: this.options.hardStopAt });
@@ -300,14 +300,14 @@ export class BatchDeleter {
     }
   }
 
-  private noteThrottled(rate: RateController, sentAt: number): void {
-    rate.onThrottle(sentAt);
+  private noteThrottled(rate: RateController, ticket: SendTicket): void {
+    rate.onThrottle(ticket);
     this.options.onThrottled();
   }
 
   /** A whole request was throttled: slow its partition down and wait a little before trying again. */
-  private async backOffThrottled(rate: RateController, sentAt: number, attempt: number): Promise<void> {
-    this.noteThrottled(rate, sentAt);
+  private async backOffThrottled(rate: RateController, ticket: SendTicket, attempt: number): Promise<void> {
+    this.noteThrottled(rate, ticket);
     await sleep(backoffMs(attempt, 200, 2_000), this.options.signal);
   }
 
