@@ -11,13 +11,14 @@ import { compareKeys } from '../../lambda/engine/listing/key-order';
  * from the start then finds for a second pass: a test could not tell that from ranges that miss
  * keys. The product follows S3; this shim fixes moto in tests.
  *
- * How: the entry moto drops is looked up in a listing of the same prefix from its start (test
- * buckets are small), and put back at the head of moto's answer, which is asked for one entry
- * fewer, so that the page keeps its size and moto's next markers stay right. When the marker is
+ * How: the entry moto drops (the latest entry of the first key >= the marker) is looked up in a
+ * listing of the same prefix from its start (test buckets are small), and put back first among the
+ * entries of its kind in moto's answer, which is asked for one entry fewer, so that the page keeps its size and moto's next markers stay right. When the marker is
  * itself a key, that key's remaining entries are left out instead.
  *
- * Limit: a page that held only entries of the marker key comes back empty but truncated (S3 may
- * do that too); the caller pages on.
+ * Limit: when the marker is itself a key, its entries are left out of the first page only; a later
+ * page that moto continues inside that key still holds some. Key ranges' lower bounds are folder
+ * boundaries (`alpha/`), not keys, in these tests.
  */
 export class MotoKeyMarkerShim {
   public endpoint = '';
@@ -89,8 +90,8 @@ export class MotoKeyMarkerShim {
     // The marker key itself is not part of an S3 listing after it.
     body = body.replace(/<(Version|DeleteMarker)>([\s\S]*?)<\/\1>/g, (block, _kind, inner: string) => (keyOf(inner) === marker ? '' : block));
     if (keepDropped) {
-      const tag = dropped.kind;
-      const at = body.indexOf(`<${tag}>`);
+      // Back where moto had it: first of its kind (moto prints every version, then every delete marker).
+      const at = body.indexOf(`<${dropped.kind}>`);
       body = at >= 0 ? `${body.slice(0, at)}${dropped.block}${body.slice(at)}` : body.replace(/<\/ListVersionsResult>/, `${dropped.block}</ListVersionsResult>`);
     }
     this.fixed++;
@@ -111,7 +112,9 @@ export class MotoKeyMarkerShim {
       const candidates = entries.filter((e) => compareKeys(e.key, marker) >= 0);
       if (candidates.length > 0) {
         const first = candidates.reduce((a, b) => (compareKeys(b.key, a.key) < 0 ? b : a)).key;
-        return candidates.find((e) => e.key === first && e.kind === 'Version') ?? candidates.find((e) => e.key === first);
+        // moto keeps a key's entries newest first (it prints versions, then delete markers): it drops the latest one.
+        const ofKey = candidates.filter((e) => e.key === first);
+        return ofKey.find((e) => /<IsLatest>true<\/IsLatest>/.test(e.block)) ?? ofKey[0];
       }
       if (!/<IsTruncated>true<\/IsTruncated>/.test(page.body)) return undefined;
       scan.searchParams.set('key-marker', unescapeXml(/<NextKeyMarker>([\s\S]*?)<\/NextKeyMarker>/.exec(page.body)?.[1] ?? ''));
