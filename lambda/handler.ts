@@ -15,7 +15,7 @@ import type { PurgeOptions, PurgeResult } from './engine/purge-types';
 import { CREATE_FAILED_PHYSICAL_ID } from './resource-contract';
 import { isRetentionRequest } from './retention/contract';
 import { type PublishRetentionMetrics, publishRetentionMetrics } from './retention/metrics';
-import { parseRequest } from './retention/request';
+import { parseRequest, resolveRetentionRequest } from './retention/request';
 import { createS3Client } from './engine/s3/s3-client';
 import { createExecutionStarter, type StartExecution } from './runtime/start-execution';
 import { onCreate, onDelete, onUpdate, type TeardownOutcome } from './teardown/custom-resource';
@@ -238,11 +238,14 @@ async function handleStep(payload: StepPayload<unknown, unknown>, context: Lambd
 
 /**
  * A retention request sent to the function by hand: starts a retention
- * execution, as the schedule does. Checked first, so that a bad request
- * gets its error here. Returns the execution's name.
+ * execution, as the schedule does. Checked first against the configured run
+ * in the stack, so that a request that cannot run gets its error here.
+ * Returns the execution's name.
  */
 async function startRetention(event: unknown, context: LambdaContext, deps: HandlerDeps): Promise<{ execution: string }> {
   const request = parseRequest(event);
+  // The configured run, as Plan will read it: a request that cannot run is refused here, to whoever sent it.
+  await resolveRetentionRequest(request, { cloudFormation: deps.cloudFormation, stackId: deps.env.stackId, now: deps.now });
   const name = executionNameFor('retention-', context.awsRequestId);
   await deps.startExecution(name, request);
   deps.logger.info('Started a retention execution', { execution: name, purger: request.purger });

@@ -62,8 +62,8 @@ export interface DryRunReportLocation {
 export interface RetentionOptions {
   /**
    * When to run, for example `events.Schedule.rate(Duration.hours(6))` or a
-   * cron expression. An EventBridge rule invokes the purge function
-   * asynchronously at every tick.
+   * cron expression. An EventBridge rule starts the stack's purge workflow
+   * at every tick.
    */
   readonly schedule: events.Schedule;
 

@@ -179,17 +179,18 @@ export interface VersionPurgerProps {
  * Empties a versioned S3 bucket (every version and delete marker) when the
  * stack is deleted, before CloudFormation deletes the bucket.
  *
- * One Lambda function per stack serves every `VersionPurger` in it. On Delete
- * it checks that the bucket still carries the `cdk-version-purger:purge-on-delete`
- * tag, denies new writes in the bucket policy, then deletes in passes until
- * a listing comes back empty. Purges longer than one invocation continue in
- * new invocations; the answer to CloudFormation comes once, at the end.
+ * One Lambda function and one Step Functions workflow per stack serve every
+ * `VersionPurger` in it. On Delete the function checks that the bucket still
+ * carries the `cdk-version-purger:purge-on-delete` tag, denies new writes in
+ * the bucket policy, then starts the workflow, which deletes in passes over
+ * disjoint key ranges in parallel (a Distributed Map) until a listing comes
+ * back empty; the answer to CloudFormation comes once, at the end.
  * Create and Update never delete anything.
  *
- * With `retention`, the same function also cleans the bucket up on a
- * schedule: an EventBridge rule sends it the policy, and it deletes the
- * noncurrent versions and expired delete markers the policy selects, never a
- * current version (see README.md, "Usage: retention").
+ * With `retention`, the same workflow also cleans the bucket up on a
+ * schedule: an EventBridge rule starts it with the purger's name, and it
+ * deletes the noncurrent versions and expired delete markers the configured
+ * policy selects, never a current version (see README.md, "Usage: retention").
  *
  * @example
  * import { Duration, RemovalPolicy } from 'aws-cdk-lib';

@@ -93,32 +93,39 @@ describe('handleEvent', () => {
     await expect(handleEvent(payload, context(), deps)).rejects.toThrow(message);
   });
 
-  test('a retention request sent by hand is checked, then starts a retention execution', async () => {
+  test('a retention request sent by hand is checked against the configured run, then starts a retention execution', async () => {
     const { deps, starts } = givenDeps({});
+    configureRetention();
     await expect(handleEvent({ kind: 'retention', v: 2, purger: 'Purger', dryRun: true }, context(), deps)).resolves.toEqual({ execution: 'retention-a' });
     expect(starts).toEqual([{ name: 'retention-a', input: { kind: 'retention', v: 2, purger: 'Purger', dryRun: true } }]);
     await expect(handleEvent({ kind: 'retention', bucket: 'b' }, context(), deps)).rejects.toThrow(/Invalid retention request: unsupported version/);
+    await expect(handleEvent({ kind: 'retention', v: 2, purger: 'Purger', asOf: '2999-01-01T00:00:00Z' }, context(), deps)).rejects.toThrow(/is in the future/);
     expect(starts).toHaveLength(1);
   });
 
   test('a retention step reads the configured run from the stack', async () => {
     const { deps } = givenDeps({ mode: 'retain' });
-    const configured = { kind: 'retention', v: 1, bucketName: 'b', policy: { keepNoncurrentVersions: 1 }, dryRun: false, maxDeletionsPerRun: 10 };
-    cfn.on(DescribeStackResourceCommand, { StackName: STACK_ID, LogicalResourceId: 'Purger' }).resolves({
-      StackResourceDetail: {
-        LogicalResourceId: 'Purger',
-        ResourceType: 'Custom::VersionPurger',
-        ResourceStatus: 'UPDATE_COMPLETE',
-        LastUpdatedTimestamp: new Date(),
-        Metadata: JSON.stringify({ 'cdk-version-purger:retention': configured }),
-      },
-    });
+    configureRetention();
     const { ListObjectsV2Command } = await import('@aws-sdk/client-s3');
     s3.on(ListObjectsV2Command).resolves({ CommonPrefixes: [] });
     const plan = { kind: 'workflow', v: 1, step: 'retention-plan', run: { kind: 'retention', v: 2, purger: 'Purger' }, state: { runId: 'exec-1' } };
     await expect(handleEvent(plan, context(), deps)).resolves.toMatchObject({ next: 'ranges', runId: 'exec-1', bucket: 'b', remaining: 10, items: [{ quota: 10 }] });
   });
 });
+
+/** The purger `Purger` of the stack, with a retention schedule (its metadata, as CloudFormation serves it). */
+function configureRetention(): void {
+  const configured = { kind: 'retention', v: 1, bucketName: 'b', policy: { keepNoncurrentVersions: 1 }, dryRun: false, maxDeletionsPerRun: 10 };
+  cfn.on(DescribeStackResourceCommand, { StackName: STACK_ID, LogicalResourceId: 'Purger' }).resolves({
+    StackResourceDetail: {
+      LogicalResourceId: 'Purger',
+      ResourceType: 'Custom::VersionPurger',
+      ResourceStatus: 'UPDATE_COMPLETE',
+      LastUpdatedTimestamp: new Date(),
+      Metadata: JSON.stringify({ 'cdk-version-purger:retention': configured }),
+    },
+  });
+}
 
 function givenDeps(engineResult: Partial<PurgeResult>, startError?: Error, startOutcome: 'started' | 'running' = 'started') {
   const answers: CfnAnswer[] = [];

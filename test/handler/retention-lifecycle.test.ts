@@ -30,6 +30,8 @@ import { type RetentionOptions, VersionPurger } from '../../lib';
 import { LocalCloudFormationApi } from '../../bin/demo/local-cloudformation';
 import { type BundledHandler, captureEmfLines, fakeContext, startLocalWorkflow } from '../support/lifecycle';
 import type { LocalExecution, LocalStepFunctions, TemplateJson } from '../support/local-step-functions';
+import { MotoKeyMarkerShim } from '../support/moto-key-marker-shim';
+import { MotoMarkerShim } from '../support/moto-marker-shim';
 import { createBucket, listAll, testClient, testEndpoint, uniqueBucketName } from '../support/s3';
 import { resolveDeep } from '../support/template';
 
@@ -57,6 +59,8 @@ let synth: SynthesizedRetention;
 let handler: BundledHandler;
 let sfn: LocalStepFunctions;
 let proxy: FirstPageDelayProxy;
+let shim: MotoKeyMarkerShim;
+const markerShim = new MotoMarkerShim(testEndpoint());
 /** Plays CloudFormation's read API: the stack's resources and their metadata. */
 const cloudFormation = new LocalCloudFormationApi();
 let s3c: S3Client;
@@ -66,7 +70,13 @@ let stdoutSpy: jest.SpyInstance;
 
 beforeAll(async () => {
   synth = synthesizeRetentionStack();
-  proxy = new FirstPageDelayProxy(testEndpoint());
+  // Retention runs several key ranges; a range after a folder starts at a bare KeyMarker, which moto mishandles
+  // (it drops the first entry): the shim makes moto answer as S3 does (test/support/moto-key-marker-shim.ts).
+  // And a resumed slice lists from a version it deleted, where moto ends the listing: MotoMarkerShim carries on.
+  await markerShim.start();
+  shim = new MotoKeyMarkerShim(markerShim.endpoint);
+  await shim.start();
+  proxy = new FirstPageDelayProxy(shim.endpoint);
   await Promise.all([proxy.start(), cloudFormation.start()]);
   process.env.AWS_ENDPOINT_URL_S3 = proxy.endpoint;
   process.env.AWS_ENDPOINT_URL_CLOUDFORMATION = cloudFormation.endpoint;
@@ -82,7 +92,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   stdoutSpy?.mockRestore();
-  await Promise.all([sfn.stop(), proxy?.stop(), cloudFormation.stop()]);
+  await Promise.all([sfn.stop(), proxy?.stop(), cloudFormation.stop(), shim.stop(), markerShim.stop()]);
   process.env = savedEnv;
 });
 
@@ -107,7 +117,15 @@ async function runRetention(request: Record<string, unknown>): Promise<LocalExec
   const started = sfn.executions.find((e) => e.name === execution);
   if (!started) throw new Error(`no execution ${execution} started`);
   const done = await sfn.waitFor(started.executionArn, 120_000);
-  if (done.status !== 'SUCCEEDED') throw new Error(`${done.status} ${done.error ?? ''}: ${done.cause ?? ''}`);
+  if (done.status !== 'SUCCEEDED') {
+    let message = done.cause ?? '';
+    try {
+      message = JSON.parse(message).errorMessage ?? message;
+    } catch {
+      // not a Lambda error's JSON: the cause as it is
+    }
+    throw new Error(`${done.status} ${done.error ?? ''}: ${message}`);
+  }
   return done;
 }
 
@@ -212,14 +230,19 @@ describe('Scheduled retention run', () => {
     // THEN nothing was deleted
     expect(ids(await listAll(s3c, bucket))).toEqual(before);
     // AND the report lists what a real run would delete
+    // (one entry file per key range and slice that selected something: the prefixes logs/, data/ and z are ranges of their own)
     const keys = await listKeys(synth.reportBucket, `previews/${bucket}/`);
-    expect(keys).toEqual([expect.stringMatching(/\.entries-0001\.ndjson$/), expect.stringMatching(/\.json$/)]);
-    const summary = JSON.parse(await read(synth.reportBucket, keys[1]));
+    const entryFiles = keys.filter((k) => k.endsWith('.ndjson'));
+    const summaryKey = keys.filter((k) => k.endsWith('.json'));
+    expect(entryFiles.length).toBeGreaterThanOrEqual(1);
+    for (const k of entryFiles) expect(k).toMatch(/\.entries-r\d+-k\d+-s\d+\.ndjson$/);
+    expect(summaryKey).toHaveLength(1);
+    const summary = JSON.parse(await read(synth.reportBucket, summaryKey[0]));
     expect(summary).toMatchObject({
       bucket,
       dryRun: true,
       complete: true,
-      invocations: 1,
+      rounds: 1,
       selected: 4,
       wouldDelete: { versions: 4, deleteMarkers: 0, bytes: 9 },
       byPrefix: {
@@ -227,9 +250,12 @@ describe('Scheduled retention run', () => {
         'data/': { versions: 1, deleteMarkers: 0, bytes: 2 },
         '': { versions: 1, deleteMarkers: 0, bytes: 2 },
       },
-      entries: { count: 4, truncated: false, files: [keys[0]] },
     });
-    const entries = (await read(synth.reportBucket, keys[0])).trim().split('\n').map((l) => JSON.parse(l));
+    expect(summary.entries).toEqual({ count: 4, truncated: false, files: expect.arrayContaining(entryFiles) });
+    expect(summary.entries.files).toHaveLength(entryFiles.length);
+    const entries = (await Promise.all(entryFiles.map((k) => read(synth.reportBucket, k))))
+      .flatMap((text) => text.trim().split('\n'))
+      .map((l) => JSON.parse(l));
     expect(entries.map((e) => e.versionId).sort()).toEqual([h.id('logs/x', 0), h.id('logs/x', 1), h.id('data/y', 0), h.id('z', 0)].sort());
     expect(metricsFor(bucket)).toEqual([expect.objectContaining({ VersionsDeleted: 0, BytesDeleted: 0, RunFailed: 0, dryRun: 'true' })]);
   });
@@ -241,10 +267,11 @@ describe('Scheduled retention run', () => {
     const keys = Array.from({ length: 367 }, (_, i) => `k/${String(i).padStart(4, '0')}`);
     await h.fill(keys, 3);
     // AND a first slice whose first page arrives after it should stop listing: it stops between the pages
-    process.env.VERSION_PURGER_SAFETY_MARGIN_MS = '100';
-    proxy.firstPageDelayMs = 2_500;
+    // (5 s of Lambda time, 1.25 s of it the margin: the engine stops listing at 3 s, and the first page comes at 3.2 s)
+    process.env.VERSION_PURGER_SAFETY_MARGIN_MS = '1500';
+    proxy.firstPageDelayMs = 3_200;
     let slices = 0;
-    sfn.lambdaTimeMs = (request) => (request.stateName === 'RetentionSlice' && slices === 0 ? 3_000 : 60_000);
+    sfn.lambdaTimeMs = (request) => (request.stateName === 'RetentionSlice' && slices <= 1 ? 5_000 : 60_000);
     sfn.beforeInvocation = (request) => {
       if (request.stateName !== 'RetentionSlice') return;
       if (slices++ > 0) proxy.reset();
@@ -266,7 +293,7 @@ describe('Scheduled retention run', () => {
     expect(plan.asOf).toBe(plan.startedAt);
     for (const call of sliceCalls) {
       expect(call.event.state.asOf).toBe(plan.asOf);
-      expect(JSON.stringify(call.event)).not.toContain('keepNoncurrentVersions');
+      expect(call.event.run).toEqual({ kind: 'retention', v: 2, purger: expect.any(String) });
     }
     // AND the survivors are each key's current version and its newest noncurrent one
     const expected = keys.flatMap((k) => [h.id(k, 1), h.id(k, 2)]);

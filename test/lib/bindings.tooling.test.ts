@@ -60,6 +60,7 @@ describe('generated Python package', () => {
       'bypass_governance_retention',
       'fence_writes',
       'log_retention',
+      'max_concurrency',
       'memory_size',
       'purge_on_delete',
       'retention',

@@ -63,3 +63,17 @@ test('a bare KeyMarker lists every entry of the keys after it, as S3 does (moto 
   expect(await listAfter(s3, bucket, 'b/', 1000)).not.toEqual(after('b/'));
   expect(shim.fixed).toBeGreaterThan(0);
 });
+
+test('a key whose newest entry is a delete marker (moto drops that marker, not a version) lists whole, once', async () => {
+  // GIVEN b/1 with a version and, over a second later, a current delete marker
+  const bucket = await createBucket(s3, uniqueBucketName('km-shim-dm'));
+  await fill(s3, bucket, ['a/1', 'b/1'], 1);
+  await new Promise((resolve) => setTimeout(resolve, 1_100));
+  await deleteMarker(s3, bucket, 'b/1');
+  const all: ListedEntry[] = await listAll(s3, bucket);
+  const afterA = all.filter((e) => e.key > 'a/~').map((e) => `${e.key}@${e.versionId}`).sort();
+
+  // WHEN / THEN the listing after a/ holds b/1's version and its delete marker, each once
+  expect(afterA).toHaveLength(2);
+  expect(await listAfter(viaShim, bucket, 'a/~', 1000)).toEqual(afterA);
+});

@@ -86,11 +86,12 @@ describe('teardown, step by step', () => {
     // GIVEN
     const { bucket, event, run } = await givenDeletingStack('steps');
 
-    // WHEN the steps run in the workflow's order; the first range's first slice gets too little Lambda time to finish
+    // WHEN the steps run in the workflow's order; the first slice of a range with keys (the first range, up to
+    // the first folder, holds none) gets too little Lambda time to finish
     let first = true;
     const { answer: answered, slicesPerRange, resumedFromToken } = await runTeardownSteps(
       (name, r, state) => {
-        const short = first && name === 'teardown-slice';
+        const short = first && name === 'teardown-slice' && state.range.after !== undefined;
         if (short) first = false;
         return step(name, r, state, short ? 120 : 60_000);
       },

@@ -1,5 +1,5 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import { discoverBoundaries, rangesFromBoundaries, thinBoundaries } from '../../engine/listing/key-ranges';
+import { rangesFromBoundaries, splitPoints, thinBoundaries } from '../../engine/listing/key-ranges';
 import type { KeyRange } from '../../engine/purge-types';
 import { scopesOf } from '../../engine/purge-engine';
 import { isNoSuchBucket } from '../../engine/s3/s3-errors';
@@ -60,7 +60,7 @@ export async function planRetention(run: RetentionExecutionInput, runId: string,
 /** Split points under `prefix`; none for a missing bucket (the slices report it). */
 async function boundariesOf(s3: S3Client, bucket: string, prefix: string): Promise<string[]> {
   try {
-    return await discoverBoundaries(s3, bucket, prefix);
+    return await splitPoints(s3, bucket, prefix);
   } catch (err) {
     if (isNoSuchBucket(err)) return [];
     throw err;

@@ -121,20 +121,22 @@ export function nextRound(state: RetentionRoundState): RetentionRunState {
     remaining,
     report,
     tally: mergeTallies(state.tally, results.map((r) => r.tally)),
-    round: state.round + 1,
+    // Rounds run so far; a new round below counts itself.
+    round: state.round,
     capReached: remaining === 0 && unfinished.length > 0,
     items: [] as RetentionSliceState[],
   };
   delete (base as { results?: unknown }).results;
   if (failure) return { ...base, next: 'finish', failure };
   if (unfinished.length === 0 || remaining === 0) return { ...base, next: 'finish' };
-  if (base.round > MAX_RETENTION_ROUNDS) return { ...base, next: 'finish', failure: `it did not finish within ${MAX_RETENTION_ROUNDS} rounds.` };
+  if (base.round >= MAX_RETENTION_ROUNDS) return { ...base, next: 'finish', failure: `it did not finish within ${MAX_RETENTION_ROUNDS} rounds.` };
+  const round = base.round + 1;
   const quotas = remaining === null ? unfinished.map(() => null) : quotasFor(remaining, unfinished.length);
   const reportLeft = report ? Math.max(0, MAX_REPORT_ENTRIES - report.entriesWritten) : 0;
   const items = quotas.map(
     (quota, i): RetentionSliceState => ({
       index: unfinished[i].index,
-      round: base.round,
+      round,
       runId: state.runId,
       asOf: state.asOf,
       range: unfinished[i].range,
@@ -147,5 +149,5 @@ export function nextRound(state: RetentionRoundState): RetentionRunState {
   );
   // A range's token travels in its item this round (and comes back in its result): not twice in the state.
   const inFlight = new Set(items.map((i) => i.index));
-  return { ...base, next: 'ranges', items, ranges: base.ranges.map((r) => (inFlight.has(r.index) ? { ...r, token: null } : r)) };
+  return { ...base, round, next: 'ranges', items, ranges: base.ranges.map((r) => (inFlight.has(r.index) ? { ...r, token: null } : r)) };
 }

@@ -1,7 +1,7 @@
 import { ListObjectVersionsCommand } from '@aws-sdk/client-s3';
 import { describeError } from '../../engine/describe-error';
 import { PurgeConfigError } from '../../engine/errors';
-import { discoverBoundaries, rangesFromBoundaries, thinBoundaries } from '../../engine/listing/key-ranges';
+import { rangesFromBoundaries, splitPoints, thinBoundaries } from '../../engine/listing/key-ranges';
 import type { KeyRange, PurgeResult } from '../../engine/purge-types';
 import { isNoSuchBucket } from '../../engine/s3/s3-errors';
 import type {
@@ -38,7 +38,8 @@ export const MAX_TEARDOWN_PASSES = 5;
  * - A refusal or a failed check goes straight to Answer.
  * - Small buckets stay fast: when the first listing page (1,000 entries) is
  *   the last one, the first pass purges inline and answers, without the Map.
- * - The first pass of a larger bucket splits it at its folders
+ * - The first pass of a larger bucket splits it at its folders, or at keys
+ *   sampled across its key space when it has none
  *   (engine/listing/key-ranges.ts: disjoint ranges covering every key).
  * - Later passes list the whole bucket from its start in one range: they
  *   mop up what the first pass missed (writers that slipped in, and S3
@@ -93,9 +94,9 @@ async function firstPage(deps: TeardownDeps, bucket: string): Promise<'small' | 
   }
 }
 
-/** Disjoint key ranges covering the bucket, split at its folders, within the count and byte limits. */
+/** Disjoint key ranges covering the bucket, split at its folders (or sampled keys), within the count and byte limits. */
 async function splitBucket(deps: TeardownDeps, bucket: string): Promise<KeyRange[]> {
-  const boundaries = await discoverBoundaries(deps.s3, bucket, '');
+  const boundaries = await splitPoints(deps.s3, bucket, '');
   for (let max = MAX_TEARDOWN_RANGES - 1; ; max = Math.floor(max / 2)) {
     const ranges = rangesFromBoundaries('', thinBoundaries(boundaries, max));
     if (max === 0 || Buffer.byteLength(JSON.stringify(ranges), 'utf8') <= MAX_RANGES_BYTES) return ranges;
