@@ -11,13 +11,14 @@ import { compareKeys } from '../../lambda/engine/listing/key-order';
  * from the start then finds for a second pass: a test could not tell that from ranges that miss
  * keys. The product follows S3; this shim fixes moto in tests.
  *
- * How: the entry moto drops is looked up in a listing of the same prefix from its start (test
- * buckets are small), and put back at the head of moto's answer, which is asked for one entry
- * fewer, so that the page keeps its size and moto's next markers stay right. When the marker is
+ * How: the entry moto drops (the latest entry of the first key >= the marker) is looked up in a
+ * listing of the same prefix from its start (test buckets are small), and put back first among the
+ * entries of its kind in moto's answer, which is asked for one entry fewer, so that the page keeps its size and moto's next markers stay right. When the marker is
  * itself a key, that key's remaining entries are left out instead.
  *
- * Limit: a page that held only entries of the marker key comes back empty but truncated (S3 may
- * do that too); the caller pages on.
+ * Limit: when the marker is itself a key, its entries are left out of the first page only; a later
+ * page that moto continues inside that key still holds some. Key ranges' lower bounds are folder
+ * boundaries (`alpha/`), not keys, in these tests.
  */
 export class MotoKeyMarkerShim {
   public endpoint = '';
@@ -78,7 +79,7 @@ export class MotoKeyMarkerShim {
   private async fixListing(req: http.IncomingMessage, url: URL): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
     const marker = url.searchParams.get('key-marker')!;
     const maxKeys = Math.max(1, Number(url.searchParams.get('max-keys') ?? 1000));
-    // The entry moto drops: the first entry, in moto's internal order, of the first key >= marker.
+    // The entry moto drops: the first entry (versions before delete markers) of the first key >= marker.
     const dropped = await this.firstEntryFrom(req, url, marker);
     const keepDropped = dropped !== undefined && dropped.key !== marker && maxKeys > 1;
     const asked = new URL(url);
@@ -89,8 +90,8 @@ export class MotoKeyMarkerShim {
     // The marker key itself is not part of an S3 listing after it.
     body = body.replace(/<(Version|DeleteMarker)>([\s\S]*?)<\/\1>/g, (block, _kind, inner: string) => (keyOf(inner) === marker ? '' : block));
     if (keepDropped) {
-      const tag = dropped.kind;
-      const at = body.indexOf(`<${tag}>`);
+      // Back where moto had it: first of its kind (moto prints every version, then every delete marker).
+      const at = body.indexOf(`<${dropped.kind}>`);
       body = at >= 0 ? `${body.slice(0, at)}${dropped.block}${body.slice(at)}` : body.replace(/<\/ListVersionsResult>/, `${dropped.block}</ListVersionsResult>`);
     }
     this.fixed++;
@@ -99,11 +100,7 @@ export class MotoKeyMarkerShim {
   }
 
   /** The first entry, in moto's order, of the first key >= `marker` under the listing's prefix. */
-  private async firstEntryFrom(
-    req: http.IncomingMessage,
-    url: URL,
-    marker: string,
-  ): Promise<{ key: string; kind: string; block: string; lastModifiedMs: number } | undefined> {
+  private async firstEntryFrom(req: http.IncomingMessage, url: URL, marker: string): Promise<{ key: string; kind: string; block: string } | undefined> {
     const scan = new URL(url);
     scan.searchParams.delete('key-marker');
     scan.searchParams.delete('version-id-marker');
@@ -111,21 +108,13 @@ export class MotoKeyMarkerShim {
     for (;;) {
       const page = await this.get(req, scan);
       if (page.status !== 200) throw new Error(`moto answered ${page.status} to a listing: ${page.body.slice(0, 200)}`);
-      const entries = [...page.body.matchAll(/<(Version|DeleteMarker)>([\s\S]*?)<\/\1>/g)].map(([block, kind, inner]) => ({
-        key: keyOf(inner),
-        kind,
-        block,
-        lastModifiedMs: Date.parse(/<LastModified>([\s\S]*?)<\/LastModified>/.exec(inner)?.[1] ?? ''),
-      }));
+      const entries = [...page.body.matchAll(/<(Version|DeleteMarker)>([\s\S]*?)<\/\1>/g)].map(([block, kind, inner]) => ({ key: keyOf(inner), kind, block }));
       const candidates = entries.filter((e) => compareKeys(e.key, marker) >= 0);
       if (candidates.length > 0) {
         const first = candidates.reduce((a, b) => (compareKeys(b.key, a.key) < 0 ? b : a)).key;
-        // moto sorts a key's versions and delete markers together, newest first, and its answer shows them in
-        // two groups: the newest of the key's entries is the one it drops, a current delete marker included.
-        // (Entries of one key written within the same second tie; a version is taken then.)
+        // moto keeps a key's entries newest first (it prints versions, then delete markers): it drops the latest one.
         const ofKey = candidates.filter((e) => e.key === first);
-        const newest = Math.max(...ofKey.map((e) => e.lastModifiedMs));
-        return ofKey.find((e) => e.lastModifiedMs === newest && e.kind === 'Version') ?? ofKey.find((e) => e.lastModifiedMs === newest);
+        return ofKey.find((e) => /<IsLatest>true<\/IsLatest>/.test(e.block)) ?? ofKey[0];
       }
       if (!/<IsTruncated>true<\/IsTruncated>/.test(page.body)) return undefined;
       scan.searchParams.set('key-marker', unescapeXml(/<NextKeyMarker>([\s\S]*?)<\/NextKeyMarker>/.exec(page.body)?.[1] ?? ''));
