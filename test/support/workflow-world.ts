@@ -4,7 +4,7 @@
  * - a stack synthesized with aws-cdk-lib around the real construct (its template gives the
  *   state machine definition, the function's timeout, the purgers' properties and metadata, and
  *   the handler asset CDK staged: the BUNDLED handler);
- * - the local Step Functions (test/support/local-step-functions.ts) running that definition, every
+ * - the local Step Functions (bin/demo/local-step-functions.ts) running that definition, every
  *   Lambda task bound to the bundle, reached by the handler through `AWS_ENDPOINT_URL_SFN`;
  * - moto (jest global setup) behind a pass-through proxy that can slow S3 down, a shim that makes its
  *   bare-KeyMarker listings behave as S3's (test/support/moto-key-marker-shim.ts), and a proxy that can
