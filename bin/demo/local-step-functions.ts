@@ -67,21 +67,13 @@ import { randomUUID } from 'node:crypto';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ExecutionAbortedError, ExecutionError, ExecutionTimeoutError, StateMachine } from 'aws-local-stepfunctions';
+import type { LambdaContext } from '../../lambda/handler';
 
 /** An ASL definition, as parsed JSON. */
 export type AslDefinition = { StartAt: string; States: Record<string, AslState>; TimeoutSeconds?: number; [field: string]: unknown };
 /** One ASL state, as parsed JSON. */
 export type AslState = { Type: string; [field: string]: any };
 
-/** The part of Lambda's context object the handler reads. */
-export interface LambdaContext {
-  readonly functionName: string;
-  readonly invokedFunctionArn: string;
-  readonly awsRequestId: string;
-  readonly logGroupName?: string;
-  readonly logStreamName?: string;
-  getRemainingTimeInMillis(): number;
-}
 
 /** A Lambda handler as the bundle exports it. */
 export type LambdaHandler = (event: unknown, context: LambdaContext) => Promise<unknown>;

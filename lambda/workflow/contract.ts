@@ -411,23 +411,11 @@ export interface RetentionChildInput {
 }
 
 /** What one retention range returns for a round. */
-export interface RetentionRangeResult {
+export interface RetentionRangeResult extends RetentionTotals {
   readonly index: number;
-  /** Where the range resumes next round; null when it is finished. */
+  /** Where the range resumes next round; null when it is finished. The totals are what this round added (not cumulative). */
   readonly token: ResumeToken | null;
   readonly done: boolean;
-  /** What this round added (not cumulative). */
-  readonly listed: number;
-  readonly selected: number;
-  readonly deleted: number;
-  readonly deleteMarkersDeleted: number;
-  readonly bytesDeleted: number;
-  readonly failed: number;
-  readonly uploadsSelected: number;
-  readonly uploadsAborted: number;
-  readonly uploadsFailed: number;
-  readonly errors: DeleteFailure[];
-  readonly uploadErrors: AbortFailure[];
   readonly tally: WorkflowTally;
   readonly reportFiles: string[];
   readonly reportEntries: number;

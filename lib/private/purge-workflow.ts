@@ -59,6 +59,23 @@ export function purgeWorkflowDefinition(scope: Construct, fn: lambda.IFunction, 
     return task;
   };
 
+  /**
+   * A Distributed Map over key ranges: each child gets the run (the execution input) and its range's
+   * loop state, runs `slice` until the range is done, and returns its counts; the counts gather at `$.results`.
+   */
+  const rangesMap = (id: string, itemsPath: string, label: string, slice: sfn.IChainable) => {
+    const map = new sfn.DistributedMap(scope, id, {
+      itemsPath,
+      itemSelector: { run: sfn.JsonPath.objectAt('$$.Execution.Input'), slice: sfn.JsonPath.objectAt('$$.Map.Item.Value') },
+      resultPath: '$.results',
+      maxConcurrency: settings.maxConcurrency,
+      mapExecutionType: sfn.StateMachineType.STANDARD,
+      label,
+    });
+    map.itemProcessor(slice);
+    return map;
+  };
+
   // ---- teardown
   const answer = invoke(STATE.teardownAnswer, STEP.teardownAnswer, '$$.Execution.Input', '$', '$', true);
   answer.addCatch(new sfn.Fail(scope, STATE.teardownAnswerFailed, { error: 'TeardownAnswerFailed', cause: 'The answer to CloudFormation could not be delivered.' }), {
@@ -92,15 +109,7 @@ export function purgeWorkflowDefinition(scope: Construct, fn: lambda.IFunction, 
   const rangeResult = new sfn.Pass(scope, STATE.teardownRangeResult, { outputPath: '$.slice.result' });
   slice.next(new sfn.Choice(scope, STATE.teardownSliceDone).when(sfn.Condition.booleanEquals('$.slice.done', true), rangeResult).otherwise(slice));
 
-  const ranges = new sfn.DistributedMap(scope, STATE.teardownRanges, {
-    itemsPath: '$.ranges',
-    itemSelector: { run: sfn.JsonPath.objectAt('$$.Execution.Input'), slice: sfn.JsonPath.objectAt('$$.Map.Item.Value') },
-    resultPath: '$.results',
-    maxConcurrency: settings.maxConcurrency,
-    mapExecutionType: sfn.StateMachineType.STANDARD,
-    label: 'TeardownRanges',
-  });
-  ranges.itemProcessor(slice);
+  const ranges = rangesMap(STATE.teardownRanges, '$.ranges', 'TeardownRanges', slice);
   ranges.addCatch(answer, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
 
   const confirm = invoke(STATE.teardownConfirm, STEP.teardownConfirm, '$$.Execution.Input', '$', '$');
@@ -161,15 +170,7 @@ export function purgeWorkflowDefinition(scope: Construct, fn: lambda.IFunction, 
   retentionSlice.next(
     new sfn.Choice(scope, STATE.retentionSliceDone).when(sfn.Condition.booleanEquals('$.slice.done', true), retentionRangeResult).otherwise(retentionSlice),
   );
-  const retentionRanges = new sfn.DistributedMap(scope, STATE.retentionRanges, {
-    itemsPath: '$.items',
-    itemSelector: { run: sfn.JsonPath.objectAt('$$.Execution.Input'), slice: sfn.JsonPath.objectAt('$$.Map.Item.Value') },
-    resultPath: '$.results',
-    maxConcurrency: settings.maxConcurrency,
-    mapExecutionType: sfn.StateMachineType.STANDARD,
-    label: 'RetentionRanges',
-  });
-  retentionRanges.itemProcessor(retentionSlice);
+  const retentionRanges = rangesMap(STATE.retentionRanges, '$.items', 'RetentionRanges', retentionSlice);
   retentionRanges.addCatch(finish, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
 
   const round = invoke(STATE.retentionRound, STEP.retentionRound, '$$.Execution.Input', '$', '$');

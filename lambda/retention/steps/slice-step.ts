@@ -6,7 +6,7 @@ import { ReportEntryCollector, reportStem, RetentionTally } from '../report';
 import { retentionSelector } from '../selector';
 import { retentionUploadSelector } from '../upload-selector';
 import { type ConfiguredRunSource, readConfiguredRun } from './configured-run';
-import { mergeTallies } from './rounds';
+import { mergeTallies, NO_RETENTION_TOTALS } from './rounds';
 
 /** How often progress is logged, at most (ms). */
 const PROGRESS_LOG_INTERVAL_MS = 15_000;
@@ -157,18 +157,10 @@ function lean(token: ResumeToken | null): ResumeToken | null {
 
 function emptyResult(index: number, token: ResumeToken | null): RetentionRangeResult {
   return {
+    ...NO_RETENTION_TOTALS,
     index,
     token,
     done: false,
-    listed: 0,
-    selected: 0,
-    deleted: 0,
-    deleteMarkersDeleted: 0,
-    bytesDeleted: 0,
-    failed: 0,
-    uploadsSelected: 0,
-    uploadsAborted: 0,
-    uploadsFailed: 0,
     errors: [],
     uploadErrors: [],
     tally: { byPrefix: {}, total: { versions: 0, deleteMarkers: 0, bytes: 0 }, sample: [] },

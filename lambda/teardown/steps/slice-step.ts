@@ -5,7 +5,7 @@ import type { TeardownExecutionInput, TeardownRangeResult, TeardownSliceState } 
 import { recheckDelete } from '../custom-resource';
 import type { TeardownDeps } from '../deps';
 import { TeardownBudget, type TeardownTiming } from './budget';
-import { rangeResultOf } from './totals';
+import { NO_TOTALS, rangeResultOf } from './totals';
 
 /** How often progress is logged, at most (ms). */
 const PROGRESS_LOG_INTERVAL_MS = 15_000;
@@ -28,14 +28,8 @@ export async function sliceTeardown(
   const slices = (slice.slices ?? 0) + 1;
   const end = (result: TeardownRangeResult): TeardownSliceState => ({ ...slice, token: null, slices, done: true, result });
   const empty = (extra: Partial<TeardownRangeResult>): TeardownRangeResult => ({
+    ...NO_TOTALS,
     index: slice.index,
-    deleted: 0,
-    deleteMarkersDeleted: 0,
-    bytesDeleted: 0,
-    listed: 0,
-    failed: 0,
-    uploadsAborted: 0,
-    uploadsFailed: 0,
     slices,
     deadlinePassed: false,
     errors: [],
