@@ -390,13 +390,14 @@ describe('Workflow', () => {
 
   test('a purge longer than one invocation loops its slices in the workflow and answers once', async () => {
     // GIVEN a bucket that takes several short invocations on a slow S3
-    // (each request 150 ms late, 1.5 s of Lambda time per invocation, of which 0.6 s are the margin: a request
-    // in flight at the deadline must end within it, also when the full test run loads the machine)
+    // (each request 600 ms late, 5 s of Lambda time per invocation, of which 1.25 s are the margin (the
+    // handler keeps at most a quarter of the time): the request in flight at the deadline, with moto's own
+    // time to delete a batch, must end within it, also when the full test run loads the machine)
     const bucket = await givenTaggedBucket('continue');
     await fill(s3, bucket, Array.from({ length: 30 }, (_, i) => `p${i % 3}/k${i}`), 10);
-    setLatency(150);
-    process.env.VERSION_PURGER_SAFETY_MARGIN_MS = '600';
-    sfn.lambdaTimeMs = 1_500;
+    setLatency(600);
+    process.env.VERSION_PURGER_SAFETY_MARGIN_MS = '1250';
+    sfn.lambdaTimeMs = 5_000;
     const event = events.delete(bucket, events.physicalId(bucket), { ServiceTimeout: '90' });
 
     // WHEN

@@ -174,13 +174,14 @@ describe('teardown on the workflow', () => {
     // GIVEN a bucket that takes several short invocations on a slow S3
     const bucket = await world.taggedBucket(purger, 'wf-loop');
     await fill(world.s3, bucket, Array.from({ length: 30 }, (_, i) => `p${i % 3}/k${i}`), 10);
-    world.proxy.latencyMs = 400;
-    // 4 s of Lambda time for every step, 1 s of it kept as the margin: the request in flight at the
-    // deadline (400 ms here, plus moto's own time on a loaded machine) must fit in it, as the engine
-    // checks its deadline between requests. Neither Plan nor one slice can finish 300 versions in 3 s
-    // at 400 ms per request (about 20 requests in all).
-    process.env.VERSION_PURGER_SAFETY_MARGIN_MS = '1000';
-    world.sfn.lambdaTimeMs = 4_000;
+    world.proxy.latencyMs = 1_000;
+    // 10 s of Lambda time for every step, 2.5 s of it kept as the margin (the handler keeps at most a
+    // quarter of the time): the request in flight at the deadline (1 s here, plus moto's own time to
+    // delete a batch, which a loaded CI machine stretched past a 1 s margin) must fit in it, as the
+    // engine checks its deadline between requests. Neither Plan nor one slice can finish 300 versions
+    // in 7.5 s at 1 s per request.
+    process.env.VERSION_PURGER_SAFETY_MARGIN_MS = '2500';
+    world.sfn.lambdaTimeMs = 10_000;
 
     // WHEN
     const callsBefore = world.cloudFormation.calls.length;
