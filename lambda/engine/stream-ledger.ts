@@ -25,10 +25,10 @@ export interface Decision {
 
 /** The listing position after one fed entry, with the decisions the selector made there. */
 interface Step {
-  seq: number;
-  cursor: ListCursor | null;
-  selector: unknown;
-  readonly decisions: StepDecision[];
+  readonly seq: number;
+  readonly cursor: ListCursor | null;
+  readonly selector: unknown;
+  readonly decisions: readonly StepDecision[];
   open: number;
 }
 
@@ -36,6 +36,54 @@ interface Step {
 interface StepDecision extends Decision {
   readonly step: Step;
 }
+
+/** A position with no decision, or with several, or one that is not the fed entry's own. */
+class PlainStep implements Step {
+  constructor(
+    public seq: number,
+    public cursor: ListCursor | null,
+    public selector: unknown,
+    readonly decisions: StepDecision[],
+    public open: number,
+  ) {}
+}
+
+/**
+ * The commonest step in one object: the fed entry chosen at once, alone
+ * (every entry of a purge, most of a retention run). It is its own decision,
+ * and its cursor is made from its entry when read. Every entry in flight
+ * holds its step until it settles, and four objects per entry (step,
+ * cursor, decisions, decision) were a third of the engine's peak heap at
+ * 16 prefixes (bench/README.md, issue 12's memory).
+ */
+class SoloStep implements Step, StepDecision {
+  outcome: Outcome | null = null;
+  open = 1;
+  constructor(
+    readonly seq: number,
+    readonly selector: unknown,
+    readonly entry: VersionEntry,
+  ) {}
+
+  get fedSeq(): number {
+    return this.seq;
+  }
+
+  get step(): Step {
+    return this;
+  }
+
+  get cursor(): ListCursor {
+    return cursorAt(this.entry);
+  }
+
+  get decisions(): readonly StepDecision[] {
+    return [this];
+  }
+}
+
+/** The listing position just after `entry`. */
+const cursorAt = (entry: VersionEntry): ListCursor => ({ keyMarker: entry.key, versionIdMarker: entry.versionId });
 
 /** What a stopped stream did that its resumed run will do again, so must not be counted twice. */
 export type Redo = PurgeCounts & { readonly failures: ReadonlySet<string> };
@@ -67,11 +115,17 @@ export class StreamLedger {
   private first = 0;
   private readonly fedAt = new WeakMap<VersionEntry, number>();
   private head = 0;
-  private lastCursor: ListCursor | null;
+  /** The last entry fed; null: none yet, the stream is at its start cursor. */
+  private lastFed: VersionEntry | null = null;
+  private readonly startCursor: ListCursor | null;
 
   constructor(start: Checkpoint) {
     this.base = { ...start, seq: 0 };
-    this.lastCursor = start.cursor;
+    this.startCursor = start.cursor;
+  }
+
+  private lastCursor(): ListCursor | null {
+    return this.lastFed ? cursorAt(this.lastFed) : this.startCursor;
   }
 
   /** Where the stream can resume now. */
@@ -104,22 +158,26 @@ export class StreamLedger {
    */
   record(entry: VersionEntry | null, snapshot: unknown, chosen: readonly VersionEntry[], pinned = false): Decision[] {
     let seq = this.head;
-    let cursor = this.lastCursor;
     if (entry) {
       seq = ++this.head;
+      this.lastFed = entry;
+      if (!pinned && chosen.length === 1 && chosen[0] === entry) {
+        const solo = new SoloStep(seq, snapshot, entry);
+        this.steps.push(solo);
+        return [solo];
+      }
       // Only an entry the selector holds on to is looked up later; one chosen at once (every entry of a
       // purge) is not, and a million WeakMap entries a minute only make garbage.
       if (!chosen.includes(entry)) this.fedAt.set(entry, seq);
-      cursor = { keyMarker: entry.key, versionIdMarker: entry.versionId };
-      this.lastCursor = cursor;
     }
+    const cursor = this.lastCursor();
     if (chosen.length === 0 && !pinned) {
       const last = this.steps.length > this.first ? this.steps[this.steps.length - 1] : undefined;
       if (!last) {
-        this.advanceBase({ seq, cursor, selector: snapshot, decisions: [], open: 0 });
+        this.advanceBase(new PlainStep(seq, cursor, snapshot, [], 0));
         return [];
       }
-      if (last.decisions.length === 0) {
+      if (last instanceof PlainStep && last.decisions.length === 0) {
         last.seq = seq;
         last.cursor = cursor;
         last.selector = snapshot;
@@ -127,7 +185,7 @@ export class StreamLedger {
       }
     }
     const decisions: StepDecision[] = [];
-    const step: Step = { seq, cursor, selector: snapshot, decisions, open: chosen.length + (pinned ? 1 : 0) };
+    const step = new PlainStep(seq, cursor, snapshot, decisions, chosen.length + (pinned ? 1 : 0));
     for (const e of chosen) decisions.push({ entry: e, fedSeq: e === entry ? seq : (this.fedAt.get(e) ?? 0), outcome: null, step });
     this.steps.push(step);
     if (decisions.length === 0) this.advance();

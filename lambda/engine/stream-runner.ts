@@ -148,42 +148,73 @@ export class StreamRunner {
         this.watchFirst = false;
       }
       this.host.onListed();
-      await this.take(entry, this.selector.next(entry));
+      const waiting = this.take(entry, this.selector.next(entry));
+      if (waiting) await waiting;
       if (this.host.capReached()) break;
       if (guard && CurrentMarkerGuard.applies(entry)) guard.watch(entry.key);
     }
   }
 
-  /** Records what the selector chose after `fed` (null: at the end of the range) and acts on it. */
-  private async take(fed: VersionEntry | null, chosen: readonly VersionEntry[]): Promise<void> {
-    if (this.guard) for (const marker of this.guard.takeReleased()) await this.enqueue(marker);
-    const accepted: VersionEntry[] = [];
-    for (const entry of chosen) {
-      if (!this.host.mayChoose(accepted.length)) break;
-      accepted.push(entry);
-    }
-    const refused = accepted.length < chosen.length && this.host.resumesAtCap;
-    for (const decision of this.ledger.record(fed, this.selector.snapshot(), accepted, refused)) {
-      const entry = decision.entry;
-      this.host.onChosen(entry);
-      if (this.host.dryRun) {
-        this.ledger.settle(decision, 'dry');
-        continue;
-      }
-      this.decisionOf.set(entry, decision);
-      if (this.guard && CurrentMarkerGuard.applies(entry)) {
-        const verdict = this.guard.admit(entry);
-        if (verdict === 'keep') this.settle(entry, 'kept');
-        if (verdict !== 'delete-now') continue;
-      }
-      await this.enqueue(entry);
-    }
+  /**
+   * Records what the selector chose after `fed` (null: at the end of the
+   * range) and acts on it. Synchronous until something has to wait (a full
+   * batch to hand to the deleter): it runs once per listed entry, and an
+   * async call per entry was a promise and a frame of garbage per key
+   * (bench/README.md, issue 12's memory).
+   */
+  private take(fed: VersionEntry | null, chosen: readonly VersionEntry[]): Promise<void> | undefined {
+    const released = this.guard?.takeReleased();
+    if (released && released.length > 0) return this.enqueueFrom(released, 0)?.then(() => this.decide(fed, chosen)) ?? this.decide(fed, chosen);
+    return this.decide(fed, chosen);
   }
 
-  private async enqueue(entry: VersionEntry): Promise<void> {
+  private decide(fed: VersionEntry | null, chosen: readonly VersionEntry[]): Promise<void> | undefined {
+    let accepted = 0;
+    while (accepted < chosen.length && this.host.mayChoose(accepted)) accepted++;
+    const refused = accepted < chosen.length && this.host.resumesAtCap;
+    const decisions = this.ledger.record(fed, this.selector.snapshot(), accepted === chosen.length ? chosen : chosen.slice(0, accepted), refused);
+    return this.actFrom(decisions, 0);
+  }
+
+  /** Acts on `decisions[from..]`, in order; a promise once one has to wait, for the rest. */
+  private actFrom(decisions: readonly Decision[], from: number): Promise<void> | undefined {
+    for (let i = from; i < decisions.length; i++) {
+      const waiting = this.act(decisions[i]);
+      if (waiting) return waiting.then(() => this.actFrom(decisions, i + 1));
+    }
+    return undefined;
+  }
+
+  private act(decision: Decision): Promise<void> | undefined {
+    const entry = decision.entry;
+    this.host.onChosen(entry);
+    if (this.host.dryRun) {
+      this.ledger.settle(decision, 'dry');
+      return undefined;
+    }
+    this.decisionOf.set(entry, decision);
+    if (this.guard && CurrentMarkerGuard.applies(entry)) {
+      const verdict = this.guard.admit(entry);
+      if (verdict === 'keep') this.settle(entry, 'kept');
+      if (verdict !== 'delete-now') return undefined;
+    }
+    return this.enqueue(entry);
+  }
+
+  /** Enqueues `entries[from..]`, in order; a promise once one has to wait, for the rest. */
+  private enqueueFrom(entries: readonly VersionEntry[], from: number): Promise<void> | undefined {
+    for (let i = from; i < entries.length; i++) {
+      const waiting = this.enqueue(entries[i]);
+      if (waiting) return waiting.then(() => this.enqueueFrom(entries, i + 1));
+    }
+    return undefined;
+  }
+
+  /** Adds `entry` to the batch; a promise when the batch was full and is being handed over. */
+  private enqueue(entry: VersionEntry): Promise<void> | undefined {
     this.guard?.track(entry);
     this.batch.push(entry);
-    if (this.batch.length >= this.rate.batchKeys()) await this.flush();
+    return this.batch.length >= this.rate.batchKeys() ? this.flush() : undefined;
   }
 
   private async flush(): Promise<void> {
@@ -202,7 +233,7 @@ export class StreamRunner {
       await this.flush();
       const released = guard?.takeReleased() ?? [];
       if (released.length > 0) {
-        for (const marker of released) await this.enqueue(marker);
+        await this.enqueueFrom(released, 0);
         continue;
       }
       if (!guard?.hasWaiting) return;

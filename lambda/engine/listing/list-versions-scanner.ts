@@ -163,7 +163,7 @@ export class ListVersionsScan {
     while (end < x.length && !isNameEnd(x.charCodeAt(end))) end++;
     const gt = end < x.length ? tagEnd(x, end) : MORE;
     if (gt === MORE) return MORE;
-    const name = x.slice(lt + 1, end);
+    const name = tagName(x, lt + 1, end);
     const selfClosing = x.charCodeAt(gt - 1) === 0x2f;
     const depth = this.open.length;
     if (depth === 0 && name !== 'ListVersionsResult') {
@@ -172,7 +172,7 @@ export class ListVersionsScan {
     }
     if (this.field !== undefined) throw new Error(`XML: <${name}> inside <${this.field}>`);
     if (depth === 1 && (name === 'Version' || name === 'DeleteMarker')) {
-      this.entry = { key: '', versionId: 'null', isDeleteMarker: name === 'DeleteMarker', isLatest: false, lastModified: new Date(0), size: 0 };
+      this.entry = { key: '', versionId: 'null', isDeleteMarker: name === 'DeleteMarker', isLatest: false, lastModified: NO_DATE, size: 0 };
     }
     const wanted = (depth === 1 && isPageField(name)) || (depth === 2 && this.entry !== undefined && isEntryField(name));
     if (selfClosing) {
@@ -210,6 +210,8 @@ export class ListVersionsScan {
   }
 
   private closeEntry(): void {
+    // An entry without a LastModified (S3 always sends one) gets a Date of its own, as the SDK's mapping gives.
+    if (this.entry!.lastModified === NO_DATE) this.entry!.lastModified = new Date(0);
     this.entries.push(this.entry!);
     this.entry = undefined;
   }
@@ -240,6 +242,33 @@ export class ListVersionsScan {
  */
 function ownCopy(value: string): string {
   return value.length < 13 ? value : (' ' + value).slice(1);
+}
+
+/** Stands for "no LastModified yet", so that an entry does not make a Date only to replace it. */
+const NO_DATE = new Date(0);
+
+/**
+ * The names of a ListVersionsResult's elements. An element's name is looked
+ * up here instead of cut out of the document: about ten elements per entry,
+ * so ten small strings of garbage per key.
+ */
+const KNOWN_NAMES: readonly string[] = [
+  'ListVersionsResult', 'Version', 'DeleteMarker', 'Key', 'VersionId', 'IsLatest', 'LastModified', 'ETag', 'Size',
+  'StorageClass', 'Owner', 'ID', 'DisplayName', 'ChecksumAlgorithm', 'ChecksumType', 'RestoreStatus', 'Name', 'Prefix',
+  'KeyMarker', 'VersionIdMarker', 'NextKeyMarker', 'NextVersionIdMarker', 'MaxKeys', 'IsTruncated', 'EncodingType',
+  'Delimiter', 'CommonPrefixes',
+];
+const NAMES_BY_LENGTH: ReadonlyMap<number, readonly string[]> = KNOWN_NAMES.reduce((byLength, name) => {
+  byLength.set(name.length, [...(byLength.get(name.length) ?? []), name]);
+  return byLength;
+}, new Map<number, string[]>());
+
+/** The element name `x[start..end)`: a known name's constant, else a new string. */
+function tagName(x: string, start: number, end: number): string {
+  for (const name of NAMES_BY_LENGTH.get(end - start) ?? []) {
+    if (x.startsWith(name, start)) return name;
+  }
+  return x.slice(start, end);
 }
 
 function isEntryField(name: string): boolean {
