@@ -163,16 +163,19 @@ export class StreamRunner {
    * (bench/README.md, issue 12's memory).
    */
   private take(fed: VersionEntry | null, chosen: readonly VersionEntry[]): Promise<void> | undefined {
-    const released = this.guard?.takeReleased();
-    if (released && released.length > 0) return this.enqueueFrom(released, 0)?.then(() => this.decide(fed, chosen)) ?? this.decide(fed, chosen);
-    return this.decide(fed, chosen);
+    // Markers the current-marker guard released since (retention only) go first.
+    const released = this.guard?.takeReleased() ?? [];
+    const waiting = released.length > 0 ? this.enqueueFrom(released, 0) : undefined;
+    return waiting ? waiting.then(() => this.decide(fed, chosen)) : this.decide(fed, chosen);
   }
 
   private decide(fed: VersionEntry | null, chosen: readonly VersionEntry[]): Promise<void> | undefined {
-    let accepted = 0;
-    while (accepted < chosen.length && this.host.mayChoose(accepted)) accepted++;
-    const refused = accepted < chosen.length && this.host.resumesAtCap;
-    const decisions = this.ledger.record(fed, this.selector.snapshot(), accepted === chosen.length ? chosen : chosen.slice(0, accepted), refused);
+    // The cap may refuse the rest of the selector's choices.
+    let count = 0;
+    while (count < chosen.length && this.host.mayChoose(count)) count++;
+    const accepted = count === chosen.length ? chosen : chosen.slice(0, count);
+    const refused = count < chosen.length && this.host.resumesAtCap;
+    const decisions = this.ledger.record(fed, this.selector.snapshot(), accepted, refused);
     return this.actFrom(decisions, 0);
   }
 
