@@ -62,6 +62,9 @@ export class StreamRunner {
   private readonly guard: CurrentMarkerGuard | undefined;
   /** Decisions sent or waiting, by entry. */
   private readonly decisionOf = new Map<VersionEntry, Decision>();
+  /** {@link act} and {@link enqueue} as values for {@link inOrder}, made once rather than a closure per entry. */
+  private readonly actOn = (decision: Decision) => this.act(decision);
+  private readonly enqueueOne = (entry: VersionEntry) => this.enqueue(entry);
   private batch: VersionEntry[] = [];
   /** A resumed stream may be in the middle of a key: watch it from its first entry. */
   private watchFirst: boolean;
@@ -165,7 +168,7 @@ export class StreamRunner {
   private take(fed: VersionEntry | null, chosen: readonly VersionEntry[]): Promise<void> | undefined {
     // Markers the current-marker guard released since (retention only) go first.
     const released = this.guard?.takeReleased() ?? [];
-    const waiting = released.length > 0 ? this.enqueueFrom(released, 0) : undefined;
+    const waiting = released.length > 0 ? inOrder(released, 0, this.enqueueOne) : undefined;
     return waiting ? waiting.then(() => this.decide(fed, chosen)) : this.decide(fed, chosen);
   }
 
@@ -176,16 +179,7 @@ export class StreamRunner {
     const accepted = count === chosen.length ? chosen : chosen.slice(0, count);
     const refused = count < chosen.length && this.host.resumesAtCap;
     const decisions = this.ledger.record(fed, this.selector.snapshot(), accepted, refused);
-    return this.actFrom(decisions, 0);
-  }
-
-  /** Acts on `decisions[from..]`, in order; a promise once one has to wait, for the rest. */
-  private actFrom(decisions: readonly Decision[], from: number): Promise<void> | undefined {
-    for (let i = from; i < decisions.length; i++) {
-      const waiting = this.act(decisions[i]);
-      if (waiting) return waiting.then(() => this.actFrom(decisions, i + 1));
-    }
-    return undefined;
+    return inOrder(decisions, 0, this.actOn);
   }
 
   private act(decision: Decision): Promise<void> | undefined {
@@ -202,15 +196,6 @@ export class StreamRunner {
       if (verdict !== 'delete-now') return undefined;
     }
     return this.enqueue(entry);
-  }
-
-  /** Enqueues `entries[from..]`, in order; a promise once one has to wait, for the rest. */
-  private enqueueFrom(entries: readonly VersionEntry[], from: number): Promise<void> | undefined {
-    for (let i = from; i < entries.length; i++) {
-      const waiting = this.enqueue(entries[i]);
-      if (waiting) return waiting.then(() => this.enqueueFrom(entries, i + 1));
-    }
-    return undefined;
   }
 
   /** Adds `entry` to the batch; a promise when the batch was full and is being handed over. */
@@ -236,7 +221,7 @@ export class StreamRunner {
       await this.flush();
       const released = guard?.takeReleased() ?? [];
       if (released.length > 0) {
-        await this.enqueueFrom(released, 0);
+        await inOrder(released, 0, this.enqueueOne);
         continue;
       }
       if (!guard?.hasWaiting) return;
@@ -265,4 +250,17 @@ export class StreamRunner {
     if (outcome === 'unsent') return;
     this.ledger.settle(decision, outcome === 'gone' ? 'kept' : outcome);
   }
+}
+
+/**
+ * Runs `step` on `items[from..]` in order: synchronously while each step
+ * returns nothing, and once one returns a promise (it has to wait), the rest
+ * after it settles.
+ */
+function inOrder<T>(items: readonly T[], from: number, step: (item: T) => Promise<void> | undefined): Promise<void> | undefined {
+  for (let i = from; i < items.length; i++) {
+    const waiting = step(items[i]);
+    if (waiting) return waiting.then(() => inOrder(items, i + 1, step));
+  }
+  return undefined;
 }
