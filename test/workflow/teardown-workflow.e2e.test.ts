@@ -26,7 +26,7 @@ let purger: string;
 beforeAll(async () => {
   const stack = synthesizeWorkflowStack((s) => {
     const bucket = new s3.Bucket(s, 'Data', { versioned: true, removalPolicy: RemovalPolicy.DESTROY, objectLockEnabled: true });
-    // Two key ranges in flight at once (the default is 16), so that the fan-out's limit shows in a small test.
+    // Two key ranges in flight at once (the default is 64), so that the fan-out's limit shows in a small test.
     new VersionPurger(s, 'Purger', { bucket, maxConcurrency: 2 });
   });
   world = new WorkflowWorld(stack);
