@@ -50,11 +50,11 @@ class PlainStep implements Step {
 
 /**
  * The commonest step in one object: the fed entry chosen at once, alone
- * (every entry of a purge, most of a retention run). It is its own decision,
- * and its cursor is made from its entry when read. Every entry in flight
- * holds its step until it settles, and four objects per entry (step,
- * cursor, decisions, decision) were a third of the engine's peak heap at
- * 16 prefixes (bench/README.md, issue 12's memory).
+ * (every entry of a purge, and many of a retention run). It is its own
+ * decision, and its cursor is made from its entry when read. Every entry in
+ * flight holds its step until it settles, and four objects per entry (step,
+ * cursor, decisions, decision) cost about 80 MB of peak RSS at 16 prefixes
+ * (bench/README.md, issue 12's memory).
  */
 class SoloStep implements Step, StepDecision {
   outcome: Outcome | null = null;
