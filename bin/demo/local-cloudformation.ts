@@ -1,5 +1,5 @@
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closeServer, listenOnLoopback } from './loopback-server';
 
 /** A local stand-in for CloudFormation's pre-signed ResponseURL that captures one answer. */
 export interface ResponseCapture {
@@ -20,10 +20,9 @@ export async function captureCloudFormationResponse(): Promise<ResponseCapture> 
       deliver(JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>);
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
+  const endpoint = await listenOnLoopback(server);
   return {
-    url: `http://127.0.0.1:${port}/cloudformation-response?X-Amz-Signature=local`,
+    url: `${endpoint}/cloudformation-response?X-Amz-Signature=local`,
     answer,
     close: () => server.close(),
   };
@@ -97,13 +96,11 @@ export class LocalCloudFormationApi {
   });
 
   async start(): Promise<void> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.endpoint = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.endpoint = await listenOnLoopback(this.server);
   }
 
   async stop(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await closeServer(this.server);
   }
 
   private answer(action: string, params: Record<string, string>): { status: number; body: string } {

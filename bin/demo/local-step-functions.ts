@@ -65,9 +65,9 @@
 import './promise-with-resolvers';
 import { randomUUID } from 'node:crypto';
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { ExecutionAbortedError, ExecutionError, ExecutionTimeoutError, StateMachine } from 'aws-local-stepfunctions';
 import type { LambdaContext } from '../../lambda/handler';
+import { closeServer, listenOnLoopback } from './loopback-server';
 
 /** An ASL definition, as parsed JSON. */
 export type AslDefinition = { StartAt: string; States: Record<string, AslState>; TimeoutSeconds?: number; [field: string]: unknown };
@@ -505,15 +505,13 @@ export class LocalStepFunctions {
   }
 
   async start(): Promise<void> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.endpoint = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.endpoint = await listenOnLoopback(this.server);
   }
 
   /** Stops the server after every execution and invocation settled. */
   async stop(): Promise<void> {
     await this.idle();
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await closeServer(this.server);
   }
 
   /**

@@ -10,7 +10,6 @@
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
@@ -34,6 +33,7 @@ import { MotoKeyMarkerShim } from '../support/moto-key-marker-shim';
 import { MotoMarkerShim } from '../support/moto-marker-shim';
 import { createBucket, listAll, testClient, testEndpoint, uniqueBucketName } from '../support/s3';
 import { resolveDeep } from '../support/template';
+import { closeServer, forwardTo, listenOnLoopback } from '../../bin/demo/loopback-server';
 
 /** The purgers of the synthesized stack; each test uses the payload of one. */
 const PURGERS = {
@@ -585,18 +585,7 @@ class FirstPageDelayProxy {
       const url = req.url ?? '';
       const firstPage = req.method === 'GET' && /[?&]versions(=|&|$)/.test(url) && !/[?&]key-marker=/.test(url);
       const forward = () => {
-        const out = http.request(
-          { host: upstream.hostname, port: upstream.port, method: req.method, path: url, headers: req.headers },
-          (up) => {
-            res.writeHead(up.statusCode ?? 502, up.headers);
-            up.pipe(res);
-          },
-        );
-        out.on('error', (err) => {
-          res.statusCode = 502;
-          res.end(String(err));
-        });
-        req.pipe(out);
+        forwardTo(upstream, req, res);
       };
       if (firstPage && this.firstPageDelayMs > 0) setTimeout(forward, this.firstPageDelayMs);
       else forward();
@@ -608,13 +597,11 @@ class FirstPageDelayProxy {
   }
 
   async start(): Promise<void> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.endpoint = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.endpoint = await listenOnLoopback(this.server);
   }
 
   async stop(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await closeServer(this.server);
   }
 }
 

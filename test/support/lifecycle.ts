@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { ExampleStack } from '../../bin/example-stack';
 import type { LocalCloudFormationApi } from '../../bin/demo/local-cloudformation';
 import { type LambdaHandler, LocalStepFunctions, stateMachineFromTemplate, type TemplateJson } from '../../bin/demo/local-step-functions';
+import { closeServer, forwardTo, listenOnLoopback } from '../../bin/demo/loopback-server';
 
 /** What the synthesized example stack ships: the handler asset and the custom resource's properties. */
 export interface SynthesizedHandler {
@@ -132,8 +132,7 @@ export class ResponseServer {
   }
 
   async start(): Promise<void> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.url = await listenOnLoopback(this.server);
   }
 
   async stop(): Promise<void> {
@@ -228,18 +227,7 @@ export class SlowS3Proxy {
         return;
       }
       const forward = () => {
-        const out = http.request(
-          { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
-          (up) => {
-            res.writeHead(up.statusCode ?? 502, up.headers);
-            up.pipe(res);
-          },
-        );
-        out.on('error', (err) => {
-          res.statusCode = 502;
-          res.end(String(err));
-        });
-        req.pipe(out);
+        forwardTo(upstream, req, res);
       };
       if (this.latencyMs > 0) setTimeout(forward, this.latencyMs);
       else forward();
@@ -254,13 +242,11 @@ export class SlowS3Proxy {
   }
 
   async start(): Promise<void> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.endpoint = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.endpoint = await listenOnLoopback(this.server);
   }
 
   async stop(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await closeServer(this.server);
   }
 }
 

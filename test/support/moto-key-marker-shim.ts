@@ -1,6 +1,7 @@
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { compareKeys } from '../../lambda/engine/listing/key-order';
+import { decodeXmlText } from '../../lambda/engine/listing/list-versions-scanner';
+import { closeServer, forwardTo, listenOnLoopback } from '../../bin/demo/loopback-server';
 
 /**
  * A pass-through proxy to moto that makes a ListObjectVersions with a bare KeyMarker (no
@@ -52,28 +53,15 @@ export class MotoKeyMarkerShim {
   }
 
   async start(): Promise<void> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.endpoint = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.endpoint = await listenOnLoopback(this.server);
   }
 
   async stop(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await closeServer(this.server);
   }
 
   private forward(req: http.IncomingMessage, res: http.ServerResponse): void {
-    const out = http.request(
-      { host: this.upstream.hostname, port: this.upstream.port, method: req.method, path: req.url, headers: req.headers },
-      (up) => {
-        res.writeHead(up.statusCode ?? 502, up.headers);
-        up.pipe(res);
-      },
-    );
-    out.on('error', (err) => {
-      res.statusCode = 502;
-      res.end(String(err));
-    });
-    req.pipe(out);
+    forwardTo(this.upstream, req, res);
   }
 
   private async fixListing(req: http.IncomingMessage, url: URL): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
@@ -117,8 +105,8 @@ export class MotoKeyMarkerShim {
         return ofKey.find((e) => /<IsLatest>true<\/IsLatest>/.test(e.block)) ?? ofKey[0];
       }
       if (!/<IsTruncated>true<\/IsTruncated>/.test(page.body)) return undefined;
-      scan.searchParams.set('key-marker', unescapeXml(/<NextKeyMarker>([\s\S]*?)<\/NextKeyMarker>/.exec(page.body)?.[1] ?? ''));
-      scan.searchParams.set('version-id-marker', unescapeXml(/<NextVersionIdMarker>([\s\S]*?)<\/NextVersionIdMarker>/.exec(page.body)?.[1] ?? ''));
+      scan.searchParams.set('key-marker', decodeXmlText(/<NextKeyMarker>([\s\S]*?)<\/NextKeyMarker>/.exec(page.body)?.[1] ?? ''));
+      scan.searchParams.set('version-id-marker', decodeXmlText(/<NextVersionIdMarker>([\s\S]*?)<\/NextVersionIdMarker>/.exec(page.body)?.[1] ?? ''));
     }
   }
 
@@ -141,16 +129,6 @@ export class MotoKeyMarkerShim {
 }
 
 function keyOf(inner: string): string {
-  return unescapeXml(/<Key>([\s\S]*?)<\/Key>/.exec(inner)?.[1] ?? '');
+  return decodeXmlText(/<Key>([\s\S]*?)<\/Key>/.exec(inner)?.[1] ?? '');
 }
 
-function unescapeXml(s: string): string {
-  return s.replace(/&(#x[0-9a-fA-F]+|#\d+|amp|lt|gt|quot|apos);/g, (_m, e: string) => {
-    if (e === 'amp') return '&';
-    if (e === 'lt') return '<';
-    if (e === 'gt') return '>';
-    if (e === 'quot') return '"';
-    if (e === 'apos') return "'";
-    return String.fromCodePoint(e.startsWith('#x') ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10));
-  });
-}

@@ -1,6 +1,7 @@
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { compareKeys } from '../../lambda/engine/listing/key-order';
+import { decodeXmlText } from '../../lambda/engine/listing/list-versions-scanner';
+import { closeServer, listenOnLoopback } from '../../bin/demo/loopback-server';
 
 /** One entry of a ListObjectVersions answer. */
 interface Listed {
@@ -10,20 +11,10 @@ interface Listed {
   readonly lastModifiedMs: number;
 }
 
-const unescapeXml = (s: string): string =>
-  s.replace(/&(#x[0-9a-fA-F]+|#\d+|amp|lt|gt|quot|apos);/g, (_m, e: string) => {
-    if (e === 'amp') return '&';
-    if (e === 'lt') return '<';
-    if (e === 'gt') return '>';
-    if (e === 'quot') return '"';
-    if (e === 'apos') return "'";
-    return String.fromCodePoint(e.startsWith('#x') ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10));
-  });
-
 function parseListing(xml: string): { entries: Listed[]; truncated: boolean } {
   const entries: Listed[] = [];
   for (const [, kind, body] of xml.matchAll(/<(Version|DeleteMarker)>([\s\S]*?)<\/\1>/g)) {
-    const field = (name: string) => unescapeXml(new RegExp(`<${name}>([\\s\\S]*?)</${name}>`).exec(body)?.[1] ?? '');
+    const field = (name: string) => decodeXmlText(new RegExp(`<${name}>([\\s\\S]*?)</${name}>`).exec(body)?.[1] ?? '');
     entries.push({ key: field('Key'), versionId: field('VersionId'), isDeleteMarker: kind === 'DeleteMarker', lastModifiedMs: Date.parse(field('LastModified')) });
   }
   return { entries, truncated: /<IsTruncated>true<\/IsTruncated>/.test(xml) };
@@ -84,13 +75,11 @@ export class MotoMarkerShim {
   }
 
   async start(): Promise<void> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.endpoint = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.endpoint = await listenOnLoopback(this.server);
   }
 
   async stop(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await closeServer(this.server);
   }
 
   private forward(method: string, path: string, headers: http.IncomingHttpHeaders, body?: Buffer): Promise<Answer> {

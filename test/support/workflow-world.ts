@@ -17,7 +17,6 @@
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { PutBucketTaggingCommand, type S3Client } from '@aws-sdk/client-s3';
@@ -29,6 +28,7 @@ import { MotoKeyMarkerShim } from './moto-key-marker-shim';
 import { type LambdaHandler, LocalStepFunctions, resolveIntrinsics, stateMachineFromTemplate, type TemplateJson } from '../../bin/demo/local-step-functions';
 import { createBucket, testClient, testEndpoint, uniqueBucketName } from './s3';
 import { resolveDeep } from './template';
+import { closeServer, forwardTo, listenOnLoopback } from '../../bin/demo/loopback-server';
 
 /** A stack synthesized for a workflow test. */
 export interface WorkflowStack {
@@ -255,25 +255,15 @@ export class FaultyS3Proxy {
         res.end('<?xml version="1.0" encoding="UTF-8"?><Error><Code>InternalError</Code><Message>We encountered an internal error. Please try again.</Message></Error>');
         return;
       }
-      const out = http.request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (up) => {
-        res.writeHead(up.statusCode ?? 502, up.headers);
-        up.pipe(res);
-      });
-      out.on('error', (err) => {
-        res.statusCode = 502;
-        res.end(String(err));
-      });
-      req.pipe(out);
+      forwardTo(upstream, req, res);
     });
   }
 
   async start(): Promise<void> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.endpoint = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.endpoint = await listenOnLoopback(this.server);
   }
 
   async stop(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await closeServer(this.server);
   }
 }
