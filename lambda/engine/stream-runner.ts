@@ -60,12 +60,13 @@ export class StreamRunner {
   private readonly ledger: StreamLedger;
   private readonly rate: RateController;
   private readonly guard: CurrentMarkerGuard | undefined;
-  /** Decisions sent or waiting, by entry. */
-  private readonly decisionOf = new Map<VersionEntry, Decision>();
-  /** {@link act} and {@link enqueue} as values for {@link inOrder}, made once rather than a closure per entry. */
+  /** Decisions of the current delete markers the guard holds back until their keys' deletions settle (retention). */
+  private readonly heldMarkers = new Map<VersionEntry, Decision>();
+  /** {@link act} and {@link release} as values for {@link inOrder}, made once rather than a closure per entry. */
   private readonly actOn = (decision: Decision) => this.act(decision);
-  private readonly enqueueOne = (entry: VersionEntry) => this.enqueue(entry);
-  private batch: VersionEntry[] = [];
+  private readonly releaseOne = (marker: VersionEntry) => this.release(marker);
+  /** The batch being filled: decisions, each with its entry. */
+  private batch: Decision[] = [];
   /** A resumed stream may be in the middle of a key: watch it from its first entry. */
   private watchFirst: boolean;
   /** The key in progress whose selector state must be rebuilt from a listing before feeding on. */
@@ -168,7 +169,7 @@ export class StreamRunner {
   private take(fed: VersionEntry | null, chosen: readonly VersionEntry[]): Promise<void> | undefined {
     // Markers the current-marker guard released since (retention only) go first.
     const released = this.guard?.takeReleased() ?? [];
-    const waiting = released.length > 0 ? inOrder(released, 0, this.enqueueOne) : undefined;
+    const waiting = released.length > 0 ? inOrder(released, 0, this.releaseOne) : undefined;
     return waiting ? waiting.then(() => this.decide(fed, chosen)) : this.decide(fed, chosen);
   }
 
@@ -189,19 +190,27 @@ export class StreamRunner {
       this.ledger.settle(decision, 'dry');
       return undefined;
     }
-    this.decisionOf.set(entry, decision);
     if (this.guard && CurrentMarkerGuard.applies(entry)) {
       const verdict = this.guard.admit(entry);
-      if (verdict === 'keep') this.settle(entry, 'kept');
+      if (verdict === 'keep') this.settle(decision, 'kept');
+      if (verdict === 'wait') this.heldMarkers.set(entry, decision);
       if (verdict !== 'delete-now') return undefined;
     }
-    return this.enqueue(entry);
+    return this.enqueue(decision);
   }
 
-  /** Adds `entry` to the batch; a promise when the batch was full and is being handed over. */
-  private enqueue(entry: VersionEntry): Promise<void> | undefined {
-    this.guard?.track(entry);
-    this.batch.push(entry);
+  /** A held marker whose key is now fully deleted: sent after all. */
+  private release(marker: VersionEntry): Promise<void> | undefined {
+    const decision = this.heldMarkers.get(marker);
+    if (!decision) return undefined;
+    this.heldMarkers.delete(marker);
+    return this.enqueue(decision);
+  }
+
+  /** Adds the decision's entry to the batch; a promise when the batch was full and is being handed over. */
+  private enqueue(decision: Decision): Promise<void> | undefined {
+    this.guard?.track(decision.entry);
+    this.batch.push(decision);
     return this.batch.length >= this.rate.batchKeys() ? this.flush() : undefined;
   }
 
@@ -209,9 +218,9 @@ export class StreamRunner {
     if (this.batch.length === 0) return;
     // List only about as far ahead as the partition deletes.
     await this.rate.roomToQueue(this.host.signal);
-    const full = this.batch;
+    const sent = new SentBatch(this.batch);
     this.batch = [];
-    await this.deleter.submit(full, this.rate, (entry, outcome) => this.settled(entry, outcome));
+    await this.deleter.submit(sent.entries, this.rate, (entry, outcome) => this.settled(sent.decisionOf(entry), entry, outcome));
   }
 
   /** Sends what is batched, then the markers released as their keys' deletions settle. */
@@ -221,7 +230,7 @@ export class StreamRunner {
       await this.flush();
       const released = guard?.takeReleased() ?? [];
       if (released.length > 0) {
-        await inOrder(released, 0, this.enqueueOne);
+        await inOrder(released, 0, this.releaseOne);
         continue;
       }
       if (!guard?.hasWaiting) return;
@@ -235,20 +244,46 @@ export class StreamRunner {
   }
 
   /** How a sent entry ended, as the batch deleter reports it. */
-  private settled(entry: VersionEntry, outcome: SettledOutcome): void {
-    this.settle(entry, outcome);
+  private settled(decision: Decision | undefined, entry: VersionEntry, outcome: SettledOutcome): void {
+    if (decision) this.settle(decision, outcome);
     if (!this.guard) return;
     this.guard.settle(entry, outcome === 'deleted');
-    for (const marker of this.guard.takeKept()) this.settle(marker, 'kept');
+    for (const marker of this.guard.takeKept()) {
+      const held = this.heldMarkers.get(marker);
+      this.heldMarkers.delete(marker);
+      if (held) this.settle(held, 'kept');
+    }
   }
 
-  private settle(entry: VersionEntry, outcome: SettledOutcome | 'kept'): void {
-    const decision = this.decisionOf.get(entry);
-    if (!decision) return;
-    this.decisionOf.delete(entry);
+  private settle(decision: Decision, outcome: SettledOutcome | 'kept'): void {
     // An unsent entry stays unsettled: the stream resumes before it.
     if (outcome === 'unsent') return;
     this.ledger.settle(decision, outcome === 'gone' ? 'kept' : outcome);
+  }
+}
+
+/**
+ * A batch handed to the deleter, and the decision of each of its entries.
+ * The deleter reports entries in the order they were sent, so the next one is
+ * almost always the one asked for; a lookup table is built only for a batch
+ * that reports out of order (keys retried after a per-key error). A map of
+ * every entry in flight, as before, was about a tenth of the peak heap at 16
+ * prefixes (bench/README.md, issue 12's memory).
+ */
+class SentBatch {
+  readonly entries: VersionEntry[];
+  private next = 0;
+  private indexOf: Map<VersionEntry, number> | undefined;
+
+  constructor(private readonly decisions: readonly Decision[]) {
+    this.entries = decisions.map((d) => d.entry);
+  }
+
+  decisionOf(entry: VersionEntry): Decision | undefined {
+    if (this.entries[this.next] === entry) return this.decisions[this.next++];
+    this.indexOf ??= new Map(this.entries.map((e, i) => [e, i]));
+    const at = this.indexOf.get(entry);
+    return at === undefined ? undefined : this.decisions[at];
   }
 }
 

@@ -40,13 +40,25 @@ export function scanListVersions(xml: string): ScannedPage | undefined {
   return scan.result();
 }
 
-interface MutableEntry {
-  key: string;
-  versionId: string;
-  isDeleteMarker: boolean;
-  isLatest: boolean;
-  lastModified: Date;
-  size: number;
+/**
+ * An entry as the scanner reads it. LastModified is kept as epoch
+ * milliseconds and made a `Date` only when read: a purge never reads it, and
+ * a `Date` is 96 bytes of heap for each of the ~70,000 entries in flight at
+ * 16 prefixes, all of them promoted to the old generation (bench/README.md,
+ * issue 12's memory). 0 when the entry has no LastModified, as the SDK's
+ * mapping gives; NaN when the text is not a date, as `new Date(text)` gives.
+ */
+class ScannedEntry implements VersionEntry {
+  key = '';
+  versionId = 'null';
+  isLatest = false;
+  size = 0;
+  lastModifiedMs = 0;
+  constructor(readonly isDeleteMarker: boolean) {}
+
+  get lastModified(): Date {
+    return new Date(this.lastModifiedMs);
+  }
 }
 
 /** A construct that ends beyond the text seen so far. */
@@ -65,7 +77,10 @@ export class ListVersionsScan {
   private heldCr = false;
   private declined = false;
   private readonly open: string[] = [];
-  private entry: MutableEntry | undefined;
+  private entry: ScannedEntry | undefined;
+  /** The raw text of the last Key read and its copy: a key's versions come one after another, and share one string. */
+  private lastKeyText = '';
+  private lastKey = '';
   private field: Field | undefined;
   private text = '';
   private readonly entries: VersionEntry[] = [];
@@ -172,7 +187,7 @@ export class ListVersionsScan {
     }
     if (this.field !== undefined) throw new Error(`XML: <${name}> inside <${this.field}>`);
     if (depth === 1 && (name === 'Version' || name === 'DeleteMarker')) {
-      this.entry = { key: '', versionId: 'null', isDeleteMarker: name === 'DeleteMarker', isLatest: false, lastModified: NO_DATE, size: 0 };
+      this.entry = new ScannedEntry(name === 'DeleteMarker');
     }
     const wanted = (depth === 1 && isPageField(name)) || (depth === 2 && this.entry !== undefined && isEntryField(name));
     if (selfClosing) {
@@ -210,20 +225,25 @@ export class ListVersionsScan {
   }
 
   private closeEntry(): void {
-    // An entry without a LastModified (S3 always sends one) gets a Date of its own, as the SDK's mapping gives.
-    if (this.entry!.lastModified === NO_DATE) this.entry!.lastModified = new Date(0);
     this.entries.push(this.entry!);
     this.entry = undefined;
   }
 
   private storeField(field: Field, text: string): void {
     const e = this.entry;
+    if (field === 'Key') {
+      if (text !== this.lastKeyText) {
+        this.lastKeyText = text;
+        this.lastKey = ownCopy(text);
+      }
+      e!.key = this.lastKey;
+      return;
+    }
     const value = ownCopy(text);
     switch (field) {
-      case 'Key': e!.key = value; break;
       case 'VersionId': e!.versionId = value; break;
       case 'IsLatest': e!.isLatest = value === 'true'; break;
-      case 'LastModified': e!.lastModified = new Date(value); break;
+      case 'LastModified': e!.lastModifiedMs = Date.parse(value); break;
       case 'Size': e!.size = e!.isDeleteMarker ? 0 : Number(value); break;
       case 'IsTruncated': this.isTruncated = value === 'true'; break;
       case 'NextKeyMarker': this.nextKeyMarker = value; break;
@@ -237,15 +257,18 @@ export class ListVersionsScan {
  * A copy of `value` that does not point into the document. V8 cuts a
  * substring of 13 characters or more as a view of its parent, so one key
  * still in flight would keep its whole page (about 400 KB) alive: at 16
- * prefixes the heap grew to 390 MB. Concatenating first makes V8 write the
- * characters into a string of their own.
+ * prefixes the heap grew to 390 MB.
+ *
+ * Text without `%` (every version id, and most url-encoded keys) goes through
+ * decodeURIComponent, which writes a flat string of its own: 56 bytes for a
+ * 33-character version id. Concatenating and slicing again (the way for text
+ * with `%`, which decodeURIComponent would change) leaves a 32-byte view in
+ * front of that copy, and every entry in flight holds two such values.
  */
 function ownCopy(value: string): string {
-  return value.length < 13 ? value : (' ' + value).slice(1);
+  if (value.length < 13) return value;
+  return value.indexOf('%') < 0 ? decodeURIComponent(value) : (' ' + value).slice(1);
 }
-
-/** Stands for "no LastModified yet", so that an entry does not make a Date only to replace it. */
-const NO_DATE = new Date(0);
 
 /**
  * The names of a ListVersionsResult's elements. An element's name is looked

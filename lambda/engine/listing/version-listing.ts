@@ -97,6 +97,19 @@ function decodeKey(value: string): string {
   return value.indexOf('%') < 0 && value.indexOf('+') < 0 ? value : decodeUrl(value);
 }
 
+/** Decodes each entry's key in place; a key's versions, one after another, share one decoded string as they shared the raw one. */
+function decodeKeys(entries: readonly VersionEntry[]): void {
+  let raw: string | undefined;
+  let decoded = '';
+  for (const entry of entries) {
+    if (entry.key !== raw) {
+      raw = entry.key;
+      decoded = decodeKey(raw);
+    }
+    (entry as { key: string }).key = decoded;
+  }
+}
+
 /**
  * The scanner keeps the XML's order. S3 interleaves versions and delete markers
  * newest first, but moto lists a key's versions before its markers, so the two
@@ -104,7 +117,7 @@ function decodeKey(value: string): string {
  * the store, and on S3 the same as the document's.
  */
 function fromScan(page: ScannedPage): ListedPage {
-  if (page.encodingType === 'url') for (const entry of page.entries) (entry as { key: string }).key = decodeKey(entry.key);
+  if (page.encodingType === 'url') decodeKeys(page.entries);
   const next = page.nextKeyMarker;
   const markers = page.entries.filter((e) => e.isDeleteMarker);
   return {
