@@ -117,14 +117,16 @@ export class BatchDeleter {
   }
 
   private async deleteBatch(entries: readonly VersionEntry[], rate: RateController, sink: BatchSink): Promise<void> {
-    const xmlSafe = entries.filter((e) => isXmlSafeKey(e.key));
-    const xmlUnsafe = entries.filter((e) => !isXmlSafeKey(e.key));
+    // Almost every batch is all XML-safe: then it is sent as it is, without copies.
+    const allSafe = entries.every((e) => isXmlSafeKey(e.key));
+    const xmlSafe = allSafe ? entries : entries.filter((e) => isXmlSafeKey(e.key));
+    const xmlUnsafe = allSafe ? [] : entries.filter((e) => !isXmlSafeKey(e.key));
     if (xmlSafe.length > 0) await this.deleteMany(xmlSafe, rate, sink);
     for (const entry of xmlUnsafe) await this.deleteOne(entry, rate, sink);
   }
 
   private async deleteMany(batch: readonly VersionEntry[], rate: RateController, sink: BatchSink): Promise<void> {
-    const rounds: BatchRounds = { remaining: [...batch], requestFaults: 0, keyRounds: 0, throttledAttempts: 0 };
+    const rounds: BatchRounds = { remaining: batch, requestFaults: 0, keyRounds: 0, throttledAttempts: 0 };
     while (rounds.remaining.length > 0) {
       const ticket = await this.turnToSend(rounds.remaining, rate, sink);
       if (ticket === undefined) return;
@@ -320,7 +322,8 @@ export class BatchDeleter {
 
 /** One batch's remaining entries and attempt counts, across its rounds. */
 interface BatchRounds {
-  remaining: VersionEntry[];
+  /** Never changed in place: each round replaces it with the entries to send again. */
+  remaining: readonly VersionEntry[];
   requestFaults: number;
   keyRounds: number;
   throttledAttempts: number;

@@ -1,4 +1,4 @@
-import { DeleteObjectsCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectsCommand, type Delete } from '@aws-sdk/client-s3';
 
 // The SDK's middleware types live in @smithy/types, which is not a dependency of ours.
 type Handler = (args: any) => Promise<any>;
@@ -18,38 +18,46 @@ const ESCAPES: Readonly<Record<string, string>> = {
 const escapeChar = (c: string): string => ESCAPES[c];
 const text = (value: string): string => (ESCAPED.test(value) ? value.replace(ESCAPED_ALL, escapeChar) : value);
 
-/**
- * The DeleteObjects body for `objects`, byte for byte what the SDK's
- * serializer writes for `{ Objects, Quiet }`, built in one pass without the
- * SDK's node tree. Keys must already have passed isXmlSafeKey.
- */
-export function deleteObjectsXml(objects: readonly DeleteTarget[], quiet: boolean | undefined): string {
+/** An object of a DeleteObjects batch, as the engine has it. */
+type BatchObject = { readonly key: string; readonly versionId: string };
+
+/** The body of a DeleteObjects of `count` objects; the key and version id of each (either may be absent) come from `keyAt` and `versionAt`. */
+function bodyXml(count: number, keyAt: (i: number) => string | undefined, versionAt: (i: number) => string | undefined, quiet: boolean | undefined): string {
   let body = '<?xml version="1.0" encoding="UTF-8"?><Delete xmlns="http://s3.amazonaws.com/doc/2006-03-01/">';
-  for (const o of objects) {
+  for (let i = 0; i < count; i++) {
+    const key = keyAt(i);
+    const versionId = versionAt(i);
     body += '<Object>';
-    if (o.Key !== undefined) body += `<Key>${text(o.Key)}</Key>`;
-    if (o.VersionId !== undefined) body += `<VersionId>${text(o.VersionId)}</VersionId>`;
+    if (key !== undefined) body += `<Key>${text(key)}</Key>`;
+    if (versionId !== undefined) body += `<VersionId>${text(versionId)}</VersionId>`;
     body += '</Object>';
   }
   return quiet === undefined ? `${body}</Delete>` : `${body}<Quiet>${quiet}</Quiet></Delete>`;
 }
 
 /**
- * Makes `command` carry {@link deleteObjectsXml} as its body. Its input
- * keeps every object (what callers and tests see); the SDK's serializer is
- * handed a copy without them, so it only writes the URL, headers and an empty
+ * The DeleteObjects body for `objects`, byte for byte what the SDK's
+ * serializer writes for `{ Objects, Quiet }`, built in one pass without the
+ * SDK's node tree. Keys must already have passed isXmlSafeKey.
+ */
+export function deleteObjectsXml(objects: readonly DeleteTarget[], quiet: boolean | undefined): string {
+  return bodyXml(objects.length, (i) => objects[i].Key, (i) => objects[i].VersionId, quiet);
+}
+
+/**
+ * Makes `command` carry `body()` as its body. The SDK's serializer is handed
+ * an input without objects, so it only writes the URL, headers and an empty
  * list, and a middleware just inside it puts the full body in, before the
  * checksum (or the MD5 fallback), content length and signing see the request.
  */
-export function withLeanBody(command: DeleteObjectsCommand): DeleteObjectsCommand {
-  const { Objects: objects = [], Quiet: quiet } = command.input.Delete ?? {};
+function withLeanBody(command: DeleteObjectsCommand, quiet: boolean, body: () => string): DeleteObjectsCommand {
   command.middlewareStack.addRelativeTo(
-    (next: Handler) => (args: any) => next({ ...args, input: { ...args.input, Delete: { ...args.input.Delete, Objects: [] } } }),
+    (next: Handler) => (args: any) => next({ ...args, input: { ...args.input, Delete: { Quiet: quiet, Objects: [] } } }),
     { relation: 'before', toMiddleware: 'serializerMiddleware', name: 'versionPurgerDeleteObjectsOut', override: true },
   );
   command.middlewareStack.addRelativeTo(
     (next: Handler) => (args: any) => {
-      args.request.body = deleteObjectsXml(objects, quiet);
+      args.request.body = body();
       return next(args);
     },
     { relation: 'after', toMiddleware: 'serializerMiddleware', name: 'versionPurgerDeleteObjectsBody', override: true },
@@ -57,15 +65,16 @@ export function withLeanBody(command: DeleteObjectsCommand): DeleteObjectsComman
   return command;
 }
 
-/** A DeleteObjects of `entries` (Quiet) with {@link withLeanBody}'s body. */
-export function leanDeleteObjects(
-  bucket: string,
-  entries: ReadonlyArray<{ readonly key: string; readonly versionId: string }>,
-  bypassGovernanceRetention: boolean,
-): DeleteObjectsCommand {
-  return withLeanBody(new DeleteObjectsCommand({
-    Bucket: bucket,
-    Delete: { Quiet: true, Objects: entries.map((e) => ({ Key: e.key, VersionId: e.versionId })) },
-    BypassGovernanceRetention: bypassGovernanceRetention || undefined,
-  }));
+/**
+ * A DeleteObjects of `entries` (Quiet), its body written straight from the
+ * entries. Its input still lists every object for whoever reads it (tests,
+ * logs), but makes that list only when it is read: a `{ Key, VersionId }`
+ * copy of every entry in flight was live heap the whole time a batch waited
+ * and was sent (bench/README.md, issue 12's memory).
+ */
+export function leanDeleteObjects(bucket: string, entries: readonly BatchObject[], bypassGovernanceRetention: boolean): DeleteObjectsCommand {
+  const del = { Quiet: true } as Delete;
+  Object.defineProperty(del, 'Objects', { enumerable: true, get: () => entries.map((e) => ({ Key: e.key, VersionId: e.versionId })) });
+  const command = new DeleteObjectsCommand({ Bucket: bucket, Delete: del, BypassGovernanceRetention: bypassGovernanceRetention || undefined });
+  return withLeanBody(command, true, () => bodyXml(entries.length, (i) => entries[i].key, (i) => entries[i].versionId, true));
 }
