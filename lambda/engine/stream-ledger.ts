@@ -110,8 +110,13 @@ export const failureId = (key: string, versionId: string): string => `${key}\u00
  */
 export class StreamLedger {
   private base: Checkpoint & { seq: number };
-  /** Steps after the checkpoint: `steps[first]` onwards (a queue without O(n) shifts). */
-  private steps: Step[] = [];
+  /**
+   * Steps after the checkpoint: `steps[first]` onwards (a queue without O(n)
+   * shifts). Slots before `first` are cleared as the checkpoint passes them:
+   * a passed step still in the array would keep its entry alive until the
+   * array is compacted, thousands of entries per stream.
+   */
+  private steps: Array<Step | undefined> = [];
   private first = 0;
   private readonly fedAt = new WeakMap<VersionEntry, number>();
   private head = 0;
@@ -140,7 +145,7 @@ export class StreamLedger {
   }
 
   private pending(): Step[] {
-    return this.steps.slice(this.first);
+    return this.steps.slice(this.first) as Step[];
   }
 
   /** Entries fed so far. */
@@ -234,8 +239,9 @@ export class StreamLedger {
   }
 
   private advance(): void {
-    while (this.first < this.steps.length && this.steps[this.first].open === 0) {
-      this.advanceBase(this.steps[this.first++]);
+    while (this.first < this.steps.length && this.steps[this.first]!.open === 0) {
+      this.advanceBase(this.steps[this.first]!);
+      this.steps[this.first++] = undefined;
     }
     if (this.first === this.steps.length) {
       this.steps = [];
