@@ -2,6 +2,7 @@ import type { BatchDeleter, SettledOutcome } from './deleting/batch-deleter';
 import type { RateController } from './deleting/rate-controller';
 import { CurrentMarkerGuard } from './current-marker-guard';
 import type { KeyRange, ListCursor, VersionPage } from './listing/version-listing';
+import { SentBatch } from './sent-batch';
 import { StreamLedger, type Checkpoint, type Decision } from './stream-ledger';
 import type { EntrySelector, VersionEntry } from './types';
 
@@ -259,31 +260,6 @@ export class StreamRunner {
     // An unsent entry stays unsettled: the stream resumes before it.
     if (outcome === 'unsent') return;
     this.ledger.settle(decision, outcome === 'gone' ? 'kept' : outcome);
-  }
-}
-
-/**
- * A batch handed to the deleter, and the decision of each of its entries.
- * The deleter reports entries in the order they were sent, so the next one is
- * almost always the one asked for; a lookup table is built only for a batch
- * that reports out of order (keys retried after a per-key error). A map of
- * every entry in flight, as before, was about a tenth of the peak heap at 16
- * prefixes (bench/README.md, issue 12's memory).
- */
-class SentBatch {
-  readonly entries: VersionEntry[];
-  private next = 0;
-  private indexOf: Map<VersionEntry, number> | undefined;
-
-  constructor(private readonly decisions: readonly Decision[]) {
-    this.entries = decisions.map((d) => d.entry);
-  }
-
-  decisionOf(entry: VersionEntry): Decision | undefined {
-    if (this.entries[this.next] === entry) return this.decisions[this.next++];
-    this.indexOf ??= new Map(this.entries.map((e, i) => [e, i]));
-    const at = this.indexOf.get(entry);
-    return at === undefined ? undefined : this.decisions[at];
   }
 }
 

@@ -224,6 +224,20 @@ describe('scanListVersions', () => {
     expect(page.entries.map((e) => e.key)).toEqual(['😀', ' \n']);
   });
 
+  it('reads LastModified as the SDK maps it: the date given, and the epoch when there is none', async () => {
+    // GIVEN a version with a LastModified and a delete marker without one
+    const xml = '<ListVersionsResult><IsTruncated>false</IsTruncated>'
+      + '<Version><Key>a</Key><VersionId>1</VersionId><LastModified>2026-12-06T14:24:00.123Z</LastModified></Version>'
+      + '<DeleteMarker><Key>b</Key><VersionId>2</VersionId></DeleteMarker></ListVersionsResult>';
+    // WHEN the scanner and the SDK read it
+    const page = scanListVersions(xml)!;
+    const sdk = await sdkReading(xml);
+    // THEN each entry's date is the SDK's, read as often as asked
+    expect(page.entries.map((e) => e.lastModified.getTime())).toEqual([Date.parse('2026-12-06T14:24:00.123Z'), 0]);
+    expect(page.entries[0].lastModified.getTime()).toBe(sdk.Versions![0].LastModified!.getTime());
+    expect(page.entries[1].lastModified.getTime()).toBe((sdk.DeleteMarkers![0].LastModified ?? new Date(0)).getTime());
+  });
+
   it('leaves a document that is not a ListVersionsResult to the SDK', () => {
     // GIVEN an S3 error document WHEN scanned THEN the scanner declines it
     expect(scanListVersions('<?xml version="1.0"?><Error><Code>SlowDown</Code></Error>')).toBeUndefined();
