@@ -3,12 +3,6 @@ import { DeleteObjectsCommand, type Delete } from '@aws-sdk/client-s3';
 // The SDK's middleware types live in @smithy/types, which is not a dependency of ours.
 type Handler = (args: any) => Promise<any>;
 
-/** One object of a DeleteObjects request, as the SDK's input has it. */
-export interface DeleteTarget {
-  readonly Key?: string;
-  readonly VersionId?: string;
-}
-
 /** What the SDK's XML writer escapes in element text (@aws-sdk/xml-builder), and how. */
 const ESCAPED = /[&"'<>\r\n\u0085\u2028]/;
 const ESCAPED_ALL = /[&"'<>\r\n\u0085\u2028]/g;
@@ -21,27 +15,15 @@ const text = (value: string): string => (ESCAPED.test(value) ? value.replace(ESC
 /** An object of a DeleteObjects batch, as the engine has it. */
 type BatchObject = { readonly key: string; readonly versionId: string };
 
-/** The body of a DeleteObjects of `count` objects; the key and version id of each (either may be absent) come from `keyAt` and `versionAt`. */
-function bodyXml(count: number, keyAt: (i: number) => string | undefined, versionAt: (i: number) => string | undefined, quiet: boolean | undefined): string {
-  let body = '<?xml version="1.0" encoding="UTF-8"?><Delete xmlns="http://s3.amazonaws.com/doc/2006-03-01/">';
-  for (let i = 0; i < count; i++) {
-    const key = keyAt(i);
-    const versionId = versionAt(i);
-    body += '<Object>';
-    if (key !== undefined) body += `<Key>${text(key)}</Key>`;
-    if (versionId !== undefined) body += `<VersionId>${text(versionId)}</VersionId>`;
-    body += '</Object>';
-  }
-  return quiet === undefined ? `${body}</Delete>` : `${body}<Quiet>${quiet}</Quiet></Delete>`;
-}
-
 /**
- * The DeleteObjects body for `objects`, byte for byte what the SDK's
- * serializer writes for `{ Objects, Quiet }`, built in one pass without the
- * SDK's node tree. Keys must already have passed isXmlSafeKey.
+ * The DeleteObjects body for `entries` (Quiet), byte for byte what the SDK's
+ * serializer writes for their `{ Key, VersionId }`, built in one pass without
+ * the SDK's node tree. Keys must already have passed isXmlSafeKey.
  */
-export function deleteObjectsXml(objects: readonly DeleteTarget[], quiet: boolean | undefined): string {
-  return bodyXml(objects.length, (i) => objects[i].Key, (i) => objects[i].VersionId, quiet);
+function deleteBodyXml(entries: readonly BatchObject[]): string {
+  let body = '<?xml version="1.0" encoding="UTF-8"?><Delete xmlns="http://s3.amazonaws.com/doc/2006-03-01/">';
+  for (const e of entries) body += `<Object><Key>${text(e.key)}</Key><VersionId>${text(e.versionId)}</VersionId></Object>`;
+  return `${body}<Quiet>true</Quiet></Delete>`;
 }
 
 /**
@@ -50,9 +32,9 @@ export function deleteObjectsXml(objects: readonly DeleteTarget[], quiet: boolea
  * list, and a middleware just inside it puts the full body in, before the
  * checksum (or the MD5 fallback), content length and signing see the request.
  */
-function withLeanBody(command: DeleteObjectsCommand, quiet: boolean, body: () => string): DeleteObjectsCommand {
+function withLeanBody(command: DeleteObjectsCommand, body: () => string): DeleteObjectsCommand {
   command.middlewareStack.addRelativeTo(
-    (next: Handler) => (args: any) => next({ ...args, input: { ...args.input, Delete: { Quiet: quiet, Objects: [] } } }),
+    (next: Handler) => (args: any) => next({ ...args, input: { ...args.input, Delete: { Quiet: true, Objects: [] } } }),
     { relation: 'before', toMiddleware: 'serializerMiddleware', name: 'versionPurgerDeleteObjectsOut', override: true },
   );
   command.middlewareStack.addRelativeTo(
@@ -76,5 +58,5 @@ export function leanDeleteObjects(bucket: string, entries: readonly BatchObject[
   const del = { Quiet: true } as Delete;
   Object.defineProperty(del, 'Objects', { enumerable: true, get: () => entries.map((e) => ({ Key: e.key, VersionId: e.versionId })) });
   const command = new DeleteObjectsCommand({ Bucket: bucket, Delete: del, BypassGovernanceRetention: bypassGovernanceRetention || undefined });
-  return withLeanBody(command, true, () => bodyXml(entries.length, (i) => entries[i].key, (i) => entries[i].versionId, true));
+  return withLeanBody(command, () => deleteBodyXml(entries));
 }

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { DeleteObjectsCommand, S3Client } from '@aws-sdk/client-s3';
 import fc from 'fast-check';
-import { deleteObjectsXml, leanDeleteObjects } from '../../../lambda/engine/deleting/delete-body';
+import { leanDeleteObjects } from '../../../lambda/engine/deleting/delete-body';
 import { isXmlSafeKey } from '../../../lambda/engine/deleting/xml-safe';
 import { addMd5Fallback } from '../../../lambda/engine/s3/md5-fallback';
 
@@ -42,7 +42,7 @@ const entriesArb = fc.array(fc.record({ key: keyArb, versionId: versionArb }), {
 /** Header values that depend on the body (the rest carry a fresh date, invocation id and signature). */
 const bodyHeaders = (h: Record<string, string>) => ({ length: h['content-length'], crc32: h['x-amz-checksum-crc32'], md5: h['content-md5'], type: h['content-type'] });
 
-describe('deleteObjectsXml', () => {
+describe('leanDeleteObjects', () => {
   it('writes what the SDK serializer writes, for random keys and version ids', async () => {
     await fc.assert(
       fc.asyncProperty(entriesArb, async (entries) => {
@@ -55,7 +55,6 @@ describe('deleteObjectsXml', () => {
         await lean.client.send(leanDeleteObjects('b', entries, false));
         // THEN the bodies are equal byte for byte, and so are the headers computed from them (length, CRC32)
         expect(lean.sent[0].body).toBe(sdk.sent[0].body);
-        expect(deleteObjectsXml(objects, true)).toBe(sdk.sent[0].body);
         expect(bodyHeaders(lean.sent[0].headers)).toEqual(bodyHeaders(sdk.sent[0].headers));
       }),
       { numRuns: 150 },
