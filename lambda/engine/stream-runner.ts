@@ -202,10 +202,15 @@ export class StreamRunner {
 
   /** A held marker whose key is now fully deleted: sent after all. */
   private release(marker: VersionEntry): Promise<void> | undefined {
+    const decision = this.takeHeld(marker);
+    return decision ? this.enqueue(decision) : undefined;
+  }
+
+  /** The decision of a marker the guard held, which stops being held (it is sent or kept now). */
+  private takeHeld(marker: VersionEntry): Decision | undefined {
     const decision = this.heldMarkers.get(marker);
-    if (!decision) return undefined;
     this.heldMarkers.delete(marker);
-    return this.enqueue(decision);
+    return decision;
   }
 
   /** Adds the decision's entry to the batch; a promise when the batch was full and is being handed over. */
@@ -250,8 +255,7 @@ export class StreamRunner {
     if (!this.guard) return;
     this.guard.settle(entry, outcome === 'deleted');
     for (const marker of this.guard.takeKept()) {
-      const held = this.heldMarkers.get(marker);
-      this.heldMarkers.delete(marker);
+      const held = this.takeHeld(marker);
       if (held) this.settle(held, 'kept');
     }
   }
