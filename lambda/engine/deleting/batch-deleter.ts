@@ -6,7 +6,7 @@ import { decideRetry, faultKind, keyFaultKind, type RetryDecision } from '../s3/
 import { errorCode, errorMessage, isNoSuchBucket, isThrottle } from '../s3/s3-errors';
 import { retriedByCaller } from '../s3/s3-retries';
 import { Semaphore } from './semaphore';
-import { leanDeleteObjects } from './delete-body';
+import { DeleteBodyPool, leanDeleteObjects } from './delete-body';
 import type { DeleteFailure, TransientFault, VersionEntry } from '../types';
 import { isXmlSafeKey } from './xml-safe';
 
@@ -61,12 +61,15 @@ export interface BatchDeleterOptions {
  */
 export class BatchDeleter {
   private readonly slots: Semaphore;
+  /** DeleteObjects bodies, reused: one buffer per request in flight. */
+  private readonly bodies: DeleteBodyPool;
   private readonly running = new Set<Promise<void>>();
   /** Entries that were not sent because the run stopped first. */
   readonly pending: VersionEntry[] = [];
 
   constructor(private readonly options: BatchDeleterOptions) {
     this.slots = new Semaphore(options.concurrency);
+    this.bodies = new DeleteBodyPool(options.concurrency);
   }
 
   /**
@@ -159,7 +162,9 @@ export class BatchDeleter {
   /** One DeleteObjects (body built in one pass, delete-body.ts); returns the per-key errors of its 200. */
   private async sendDeleteObjects(entries: readonly VersionEntry[]): Promise<S3KeyError[]> {
     const { client, bucket, bypassGovernanceRetention } = this.options;
-    const out = await client.send(retriedByCaller(leanDeleteObjects(bucket, entries, bypassGovernanceRetention)));
+    const lease = this.bodies.lease();
+    const out = await client.send(retriedByCaller(leanDeleteObjects(bucket, entries, bypassGovernanceRetention, lease)));
+    lease.release();
     return out.Errors ?? [];
   }
 

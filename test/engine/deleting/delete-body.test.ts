@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { DeleteObjectsCommand, S3Client } from '@aws-sdk/client-s3';
 import fc from 'fast-check';
-import { leanDeleteObjects } from '../../../lambda/engine/deleting/delete-body';
+import { DeleteBodyPool, leanDeleteObjects } from '../../../lambda/engine/deleting/delete-body';
 import { isXmlSafeKey } from '../../../lambda/engine/deleting/xml-safe';
 import { addMd5Fallback } from '../../../lambda/engine/s3/md5-fallback';
 
@@ -59,6 +59,51 @@ describe('leanDeleteObjects', () => {
       }),
       { numRuns: 150 },
     );
+  });
+
+  it('writes the same bytes from a reused buffer, batch after batch of any size', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(entriesArb, { minLength: 2, maxLength: 5 }), async (batches) => {
+        // GIVEN one pool whose buffers are given back after each answer, as the deleter does
+        const pool = new DeleteBodyPool(2);
+        const sdk = recordingClient();
+        const lean = recordingClient();
+        for (const entries of batches) {
+          // WHEN each batch is sent from a leased buffer, and by the SDK
+          const lease = pool.lease();
+          await lean.client.send(leanDeleteObjects('b', entries, false, lease));
+          lease.release();
+          await sdk.client.send(new DeleteObjectsCommand({ Bucket: 'b', Delete: { Quiet: true, Objects: entries.map((e) => ({ Key: e.key, VersionId: e.versionId })) } }));
+        }
+        // THEN every body, longer or shorter than the one before it in the same buffer, is the SDK's
+        expect(lean.sent.map((r) => r.body)).toEqual(sdk.sent.map((r) => r.body));
+        expect(lean.sent.map((r) => bodyHeaders(r.headers))).toEqual(sdk.sent.map((r) => bodyHeaders(r.headers)));
+      }),
+      { numRuns: 50 },
+    );
+  });
+
+  it('reuses a buffer only once it is given back', () => {
+    // GIVEN a pool, and a body written in a leased buffer
+    const pool = new DeleteBodyPool(4);
+    const first = pool.lease();
+    const a = first.encode('first body');
+    // WHEN a second body is written while the first is not given back
+    const second = pool.lease();
+    const b = second.encode('second body');
+    // THEN it has its own buffer, and the first body is untouched
+    expect(b.buffer).not.toBe(a.buffer);
+    expect(Buffer.from(a).toString()).toBe('first body');
+    // WHEN the first is given back, THEN the next body reuses its buffer
+    first.release();
+    const third = pool.lease();
+    expect(third.encode('third').buffer).toBe(a.buffer);
+    // AND a lease that never wrote a body gives nothing back
+    const unused = pool.lease();
+    unused.release();
+    const fresh = pool.lease().encode('x').buffer;
+    expect(fresh).not.toBe(a.buffer);
+    expect(fresh).not.toBe(b.buffer);
   });
 
   it('lists every object in the command input, for whoever reads it', () => {
