@@ -230,8 +230,13 @@ class PurgeRun {
     const progress = this.o.onProgress ? setInterval(() => this.reportProgress(), PROGRESS_INTERVAL_MS) : undefined;
     try {
       for (;;) {
-        plans ??= await this.planPass();
-        const swept = await this.sweepUploads();
+        // Discovery and the uploads sweep are independent: run at once, they cost one round trip
+        // before the first listing instead of two.
+        const [planned, sweep] = await Promise.allSettled([plans ?? this.planPass(), this.sweepUploads()]);
+        if (planned.status === 'rejected') throw planned.reason;
+        if (sweep.status === 'rejected') throw sweep.reason;
+        plans = planned.value;
+        const swept = sweep.value;
         if (swept === 'missing') return this.result(null, true);
         if (swept === 'stopped') return await this.finish(facts.objectLockEnabled, bypass, { left: plans, redo: [] });
         const outcome = await this.runPass(plans, bypass);

@@ -232,6 +232,33 @@ describe('purgeBucket: preflight', () => {
     expect(s3.commandCalls(DeleteObjectCommand)).toHaveLength(0);
   });
 
+  it('rejects and deletes nothing when the Object Lock read keeps failing with a transient fault', async () => {
+    // GIVEN a bucket whose Object Lock configuration cannot be read: 503 on every attempt
+    const bucket = new FakeBucket().add('a', 2);
+    serve(bucket);
+    s3.on(GetObjectLockConfigurationCommand).rejects(s3Error('ServiceUnavailable', 503, 'Please reduce your request rate.'));
+
+    // WHEN it is purged (both preflight reads run at once)
+    const run = purge();
+
+    // THEN the run fails with that fault, without guessing "no lock", and nothing is deleted
+    await expect(run).rejects.toMatchObject({ name: 'ServiceUnavailable' });
+    expect(s3.commandCalls(DeleteObjectsCommand)).toHaveLength(0);
+    expect(s3.commandCalls(DeleteObjectCommand)).toHaveLength(0);
+    expect(bucket.entries).toHaveLength(2);
+  });
+
+  it('reports the MFA Delete error, not the Object Lock read\'s, when both fail', async () => {
+    // GIVEN MFA Delete on, and an Object Lock read that fails transiently at the same time
+    const bucket = new FakeBucket().add('a', 1);
+    serve(bucket, { mfaDelete: true });
+    s3.on(GetObjectLockConfigurationCommand).rejects(s3Error('InternalError', 500, 'We encountered an internal error.'));
+
+    // WHEN it is purged THEN the versioning answer decides: the MFA Delete configuration error
+    await expect(purge()).rejects.toBeInstanceOf(PurgeConfigError);
+    expect(s3.commandCalls(DeleteObjectsCommand)).toHaveLength(0);
+  });
+
   it('reports bucketMissing with zero counts when GetBucketVersioning answers NoSuchBucket', async () => {
     // GIVEN a bucket that does not exist
     s3.on(GetBucketVersioningCommand).rejects(s3Error('NoSuchBucket', 404, 'The specified bucket does not exist'));
