@@ -12,6 +12,7 @@ import {
   PROGRESS_INTERVAL_MS,
 } from './constants';
 import { discoverBoundaries, rangesFromBoundaries, thinBoundaries } from './listing/key-ranges';
+import { FirstPages } from './listing/first-pages';
 import { compareKeys } from './listing/key-order';
 import { explainLockFailures } from './deleting/lock-reasons';
 import type { PurgeCounts, PurgeOptions, PurgeResult } from './purge-types';
@@ -165,6 +166,8 @@ class PurgeRun {
   /** The transient fault the run gave up on; it stops the run like a deadline. */
   private fault: TransientFault | null = null;
   private readonly rates = new Map<string, RateController>();
+  /** First pages asked for while the first pass's discovery runs (listing/first-pages.ts). */
+  private firstPages: FirstPages<VersionPage | null | 'stopped'> | null = null;
   private readonly stopListingAt: number;
   private readonly hardStopAt: number;
   /**
@@ -240,6 +243,7 @@ class PurgeRun {
         if (swept === 'missing') return this.result(null, true);
         if (swept === 'stopped') return await this.finish(facts.objectLockEnabled, bypass, { left: plans, redo: [] });
         const outcome = await this.runPass(plans, bypass);
+        this.firstPages = null;
         if (outcome.left.length > 0 || this.capReached) {
           // At the cap the run is complete, unless a fault left selected entries unsent (resuming sends
           // them), or the caller resumes capped runs (a workflow round's quota) and something is left.
@@ -290,8 +294,15 @@ class PurgeRun {
     const listConcurrency = this.o.listConcurrency ?? DEFAULT_LIST_CONCURRENCY;
     const sharded = this.mode === 'purge' && !this.dryRun && this.pass === 1 && listConcurrency > 1;
     const plans: StreamPlan[] = [];
+    // Early pages belong to the pass that asked for them: a later pass lists afresh.
+    this.firstPages = null;
+    if (sharded && !this.listingStopped()) {
+      this.firstPages = new FirstPages((range) => this.listWithRetries(range, {}));
+      for (const prefix of this.scopes) this.firstPages.start(prefix);
+    }
     for (const [scope, prefix] of this.scopes.entries()) {
       const boundaries = sharded ? thinBoundaries(await discoverBoundaries(this.client, this.o.bucket, prefix), MAX_SHARDS - 1) : [];
+      if (boundaries.length > 0) this.firstPages?.drop(prefix);
       for (const range of rangesFromBoundaries(prefix, boundaries)) plans.push({ scope, range, start: FRESH });
     }
     return plans;
@@ -394,7 +405,7 @@ class PurgeRun {
       selectorFrom: (snapshot) => this.selector(snapshot),
       rateFor: (range) => this.rateFor(range),
       listingStopped: () => this.listingStopped(),
-      listPage: (range, cursor) => this.listWithRetries(range, cursor),
+      listPage: (range, cursor) => this.listPage(range, cursor),
       mayChoose: (pending) => {
         if (this.o.maxDeletions !== undefined && this.counts.selected + pending >= this.o.maxDeletions) this.capReached = true;
         return !this.capReached;
@@ -408,6 +419,11 @@ class PurgeRun {
       },
     };
     await new StreamRunner(run, deleter, host).run();
+  }
+
+  /** A page of `range`: the early first page when there is one (listing/first-pages.ts), else listed now. */
+  private listPage(range: KeyRange, cursor: ListCursor): Promise<VersionPage | null | 'stopped'> {
+    return this.firstPages?.take(range, cursor) ?? this.listWithRetries(range, cursor);
   }
 
   /**

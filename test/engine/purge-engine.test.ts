@@ -608,6 +608,45 @@ describe('purgeBucket: stopping and resuming', () => {
 });
 
 describe('purgeBucket: concurrency and paging', () => {
+  it('asks for a flat bucket\'s first page while discovery runs, and lists it once', async () => {
+    // GIVEN a bucket without folders, whose discovery (ListObjectsV2) answers only once a listing was asked for
+    const bucket = new FakeBucket().add('a', 2).add('b', 1);
+    serve(bucket);
+    let listingAsked!: () => void;
+    const asked = new Promise<void>((resolve) => (listingAsked = resolve));
+    bucket.beforeList = (_input, call) => {
+      if (call === 1) listingAsked();
+    };
+    let discoveryWaitedFor: 'listing' | 'timeout' | undefined;
+    s3.on(ListObjectsV2Command).callsFake(async () => {
+      discoveryWaitedFor = await Promise.race([asked.then(() => 'listing' as const), new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 2_000))]);
+      return { CommonPrefixes: [] };
+    });
+
+    // WHEN it is purged
+    const result = await purge();
+
+    // THEN the first page was asked for before discovery answered, and each pass listed the bucket's start once
+    expect(discoveryWaitedFor).toBe('listing');
+    expect(result).toMatchObject({ listed: 3, deleted: 3, failed: 0, resumeToken: null });
+    expect(bucket.live()).toEqual([]);
+    expect(listInputs().filter((i) => i.KeyMarker === undefined)).toHaveLength(2); // pass 1 and the confirming pass
+  });
+
+  it('drops the early first page when discovery splits the bucket at folders, and counts each entry once', async () => {
+    // GIVEN a bucket with two folders
+    const bucket = new FakeBucket().add('a/1', 2).add('a/2', 1).add('b/1', 2).add('b/2', 1);
+    serve(bucket, { prefixes: ['a/', 'b/'] });
+
+    // WHEN it is purged
+    const result = await purge();
+
+    // THEN the folders' streams listed and deleted every entry exactly once (the whole-bucket page fed nothing)
+    expect(result).toMatchObject({ listed: 6, selected: 6, deleted: 6, failed: 0, resumeToken: null });
+    expect(sentForDeletion().sort()).toEqual(allIds(bucket).sort());
+    expect(bucket.live()).toEqual([]);
+  });
+
   it('never has more DeleteObjects requests in flight than `concurrency`', async () => {
     // GIVEN eight "folders" listed in parallel, each ending in its own batch, and slow DeleteObjects answers
     const folders = ['a/', 'b/', 'c/', 'd/', 'e/', 'f/', 'g/', 'h/'];

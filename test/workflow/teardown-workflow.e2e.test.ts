@@ -175,13 +175,14 @@ describe('teardown on the workflow', () => {
     const bucket = await world.taggedBucket(purger, 'wf-loop');
     await fill(world.s3, bucket, Array.from({ length: 30 }, (_, i) => `p${i % 3}/k${i}`), 10);
     world.proxy.latencyMs = 1_000;
-    // 10 s of Lambda time for every step, 2.5 s of it kept as the margin (the handler keeps at most a
+    // 8 s of Lambda time for every step, 2 s of it kept as the margin (the handler keeps at most a
     // quarter of the time): the request in flight at the deadline (1 s here, plus moto's own time to
     // delete a batch, which a loaded CI machine stretched past a 1 s margin) must fit in it, as the
-    // engine checks its deadline between requests. Neither Plan nor one slice can finish 300 versions
-    // in 7.5 s at 1 s per request.
-    process.env.VERSION_PURGER_SAFETY_MARGIN_MS = '2500';
-    world.sfn.lambdaTimeMs = 10_000;
+    // engine checks its deadline between requests. One slice cannot finish its range in the 6 s left:
+    // it needs six round trips of 1 s (the preflight reads, the uploads sweep, a page, a DeleteObjects,
+    // and the confirming pass's sweep and page), and stops listing at 80 % of its time.
+    process.env.VERSION_PURGER_SAFETY_MARGIN_MS = '2000';
+    world.sfn.lambdaTimeMs = 8_000;
 
     // WHEN
     const callsBefore = world.cloudFormation.calls.length;
