@@ -234,7 +234,8 @@ class PurgeRun {
     try {
       for (;;) {
         // Discovery and the uploads sweep are independent: run at once, they cost one round trip
-        // before the first listing instead of two.
+        // before the first listing instead of two. When discovery fails, the sweep may already have
+        // aborted uploads: those were in the purge's scope, and the run fails with discovery's error.
         const [planned, sweep] = await Promise.allSettled([plans ?? this.planPass(), this.sweepUploads()]);
         if (planned.status === 'rejected') throw planned.reason;
         if (sweep.status === 'rejected') throw sweep.reason;
@@ -243,7 +244,7 @@ class PurgeRun {
         if (swept === 'missing') return this.result(null, true);
         if (swept === 'stopped') return await this.finish(facts.objectLockEnabled, bypass, { left: plans, redo: [] });
         const outcome = await this.runPass(plans, bypass);
-        this.firstPages = null;
+        this.closeFirstPages();
         if (outcome.left.length > 0 || this.capReached) {
           // At the cap the run is complete, unless a fault left selected entries unsent (resuming sends
           // them), or the caller resumes capped runs (a workflow round's quota) and something is left.
@@ -267,6 +268,7 @@ class PurgeRun {
       throw err;
     } finally {
       if (progress) clearInterval(progress);
+      this.closeFirstPages();
     }
   }
 
@@ -294,11 +296,12 @@ class PurgeRun {
     const listConcurrency = this.o.listConcurrency ?? DEFAULT_LIST_CONCURRENCY;
     const sharded = this.mode === 'purge' && !this.dryRun && this.pass === 1 && listConcurrency > 1;
     const plans: StreamPlan[] = [];
-    // Early pages belong to the pass that asked for them: a later pass lists afresh.
-    this.firstPages = null;
-    if (sharded && !this.listingStopped()) {
-      this.firstPages = new FirstPages((range) => this.listWithRetries(range, {}));
-      for (const prefix of this.scopes) this.firstPages.start(prefix);
+    // Early pages belong to the pass that asked for them: a later pass lists afresh. Only a run of one
+    // scope asks: with many, the last scopes' streams start long after, and their pages would wait in memory.
+    this.closeFirstPages();
+    if (sharded && this.scopes.length === 1 && !this.listingStopped()) {
+      this.firstPages = new FirstPages((range, signal) => this.listWithRetries(range, {}, signal), this.stop.signal);
+      this.firstPages.start(this.scopes[0]);
     }
     for (const [scope, prefix] of this.scopes.entries()) {
       const boundaries = sharded ? thinBoundaries(await discoverBoundaries(this.client, this.o.bucket, prefix), MAX_SHARDS - 1) : [];
@@ -421,6 +424,11 @@ class PurgeRun {
     await new StreamRunner(run, deleter, host).run();
   }
 
+  private closeFirstPages(): void {
+    this.firstPages?.close();
+    this.firstPages = null;
+  }
+
   /** A page of `range`: the early first page when there is one (listing/first-pages.ts), else listed now. */
   private listPage(range: KeyRange, cursor: ListCursor): Promise<VersionPage | null | 'stopped'> {
     return this.firstPages?.take(range, cursor) ?? this.listWithRetries(range, cursor);
@@ -431,14 +439,19 @@ class PurgeRun {
    * errors as the retry policy allows. Null: the bucket is gone. 'stopped':
    * the run stopped while retrying, or the policy gave up (the run then stops
    * with the fault), so the stream keeps its position for the resume token.
+   * `early`: the signal of an early first page (listing/first-pages.ts), which
+   * also follows the run's stop; once it aborts, nobody wants the page (or the
+   * run stopped), so the listing ends quietly, 'stopped', without a fault.
    */
-  private async listWithRetries(range: KeyRange, cursor: ListCursor): Promise<VersionPage | null | 'stopped'> {
+  private async listWithRetries(range: KeyRange, cursor: ListCursor, early?: AbortSignal): Promise<VersionPage | null | 'stopped'> {
     let transient = 0;
     let throttles = 0;
     for (;;) {
+      if (early?.aborted) return 'stopped';
       try {
-        return await listVersionPage(this.client, this.o.bucket, range, cursor);
+        return await listVersionPage(this.client, this.o.bucket, range, cursor, early);
       } catch (err) {
+        if (early?.aborted) return 'stopped';
         if (isNoSuchBucket(err)) return null;
         const kind = faultKind(err);
         if (kind !== 'final' && this.listingStopped()) return 'stopped';
@@ -446,7 +459,7 @@ class PurgeRun {
         const attempt = kind === 'throttle' ? ++throttles : ++transient;
         const next = decideRetry(kind, attempt, { deadline: this.stopListingAt, unboundedThrottles: true });
         if (next.retry) {
-          await sleep(next.delayMs, this.stop.signal);
+          await sleep(next.delayMs, early ?? this.stop.signal);
           continue;
         }
         if (next.why === 'final') throw err;
@@ -454,7 +467,7 @@ class PurgeRun {
           this.fault ??= { operation: 'ListObjectVersions', code: errorCode(err), message: errorMessage(err) };
         } else {
           // No time for another attempt: wait for the stop rather than spin.
-          await sleep(this.stopListingAt - Date.now(), this.stop.signal);
+          await sleep(this.stopListingAt - Date.now(), early ?? this.stop.signal);
         }
         return 'stopped';
       }

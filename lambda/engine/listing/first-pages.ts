@@ -3,8 +3,13 @@ import type { KeyRange, ListCursor } from './version-listing';
 /** How a request ended, kept so that its error reaches whoever takes it, not Node's unhandled-rejection hook. */
 type Settled<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: unknown };
 
+interface Early<T> {
+  readonly outcome: Promise<Settled<T>>;
+  readonly abort: AbortController;
+}
+
 /**
- * The first page of each scope's whole listing, asked for while discovery
+ * The first page of a scope's whole listing, asked for while discovery
  * decides whether the scope is split into key ranges.
  *
  * Most buckets have no folders to split at, and their one stream would list
@@ -16,27 +21,41 @@ type Settled<T> = { readonly ok: true; readonly value: T } | { readonly ok: fals
  * The request is the stream's own first listing, made earlier: it goes
  * through the same retries, and the stream that takes it gets its outcome,
  * error included. It is taken once, and only by a listing of the whole
- * scope from its start.
+ * scope from its start. A page dropped, or not taken when the run ends, has
+ * its request aborted: nothing of it outlives the run or stops it.
  */
 export class FirstPages<T> {
-  private readonly pages = new Map<string, Promise<Settled<T>>>();
+  private readonly pages = new Map<string, Early<T>>();
 
-  constructor(private readonly list: (range: KeyRange) => Promise<T>) {}
+  /** `stop`: the run's stop, which aborts every early request too. */
+  constructor(
+    private readonly list: (range: KeyRange, signal: AbortSignal) => Promise<T>,
+    private readonly stop?: AbortSignal,
+  ) {}
 
   /** Asks for the first page of `prefix`'s whole listing. */
   start(prefix: string): void {
-    this.pages.set(
-      prefix,
-      this.list({ prefix }).then(
-        (value) => ({ ok: true, value }),
-        (error: unknown) => ({ ok: false, error }),
-      ),
+    const abort = new AbortController();
+    const follow = () => abort.abort();
+    if (this.stop?.aborted) follow();
+    this.stop?.addEventListener('abort', follow, { once: true });
+    abort.signal.addEventListener('abort', () => this.stop?.removeEventListener('abort', follow), { once: true });
+    const outcome = this.list({ prefix }, abort.signal).then(
+      (value): Settled<T> => ({ ok: true, value }),
+      (error: unknown): Settled<T> => ({ ok: false, error }),
     );
+    this.pages.set(prefix, { outcome, abort });
   }
 
-  /** Forgets the page of a scope that was split, so that no stream takes it. */
+  /** Forgets the page of a scope that was split, so that no stream takes it, and aborts its request. */
   drop(prefix: string): void {
+    this.pages.get(prefix)?.abort.abort();
     this.pages.delete(prefix);
+  }
+
+  /** Aborts the requests of every page not taken: the pass or the run is over. */
+  close(): void {
+    for (const prefix of [...this.pages.keys()]) this.drop(prefix);
   }
 
   /**
@@ -46,10 +65,10 @@ export class FirstPages<T> {
   take(range: KeyRange, cursor: ListCursor): Promise<T> | undefined {
     if (range.after !== undefined || range.through !== undefined) return undefined;
     if (cursor.keyMarker !== undefined || cursor.versionIdMarker !== undefined) return undefined;
-    const page = this.pages.get(range.prefix);
-    if (!page) return undefined;
+    const early = this.pages.get(range.prefix);
+    if (!early) return undefined;
     this.pages.delete(range.prefix);
-    return page.then((s) => {
+    return early.outcome.then((s) => {
       if (s.ok) return s.value;
       throw s.error;
     });

@@ -52,4 +52,33 @@ describe('FirstPages', () => {
       process.off('unhandledRejection', unhandled);
     }
   });
+
+  it('aborts the request of a page dropped or never taken, and every one when the run stops, but not one taken', () => {
+    // GIVEN early pages whose requests record their abort signals
+    const signals = new Map<string, AbortSignal>();
+    const stop = new AbortController();
+    const pages = new FirstPages<string>((range, signal) => {
+      signals.set(range.prefix, signal);
+      return new Promise(() => undefined);
+    }, stop.signal);
+    pages.start('dropped/');
+    pages.start('taken/');
+    pages.start('left/');
+
+    // WHEN one is dropped (its scope was split) THEN only its request is aborted
+    pages.drop('dropped/');
+    expect([...signals].map(([p, s]) => [p, s.aborted])).toEqual([['dropped/', true], ['taken/', false], ['left/', false]]);
+
+    // WHEN one is taken and the pass ends THEN the one left is aborted, the taken one still runs
+    expect(pages.take({ prefix: 'taken/' }, {})).toBeDefined();
+    pages.close();
+    expect(signals.get('left/')!.aborted).toBe(true);
+    expect(signals.get('taken/')!.aborted).toBe(false);
+
+    // WHEN the run stops THEN the taken page's request is aborted too, and a page asked for after it starts aborted
+    stop.abort();
+    expect(signals.get('taken/')!.aborted).toBe(true);
+    pages.start('late/');
+    expect(signals.get('late/')!.aborted).toBe(true);
+  });
 });
