@@ -244,7 +244,6 @@ class PurgeRun {
         if (swept === 'missing') return this.result(null, true);
         if (swept === 'stopped') return await this.finish(facts.objectLockEnabled, bypass, { left: plans, redo: [] });
         const outcome = await this.runPass(plans, bypass);
-        this.closeFirstPages();
         if (outcome.left.length > 0 || this.capReached) {
           // At the cap the run is complete, unless a fault left selected entries unsent (resuming sends
           // them), or the caller resumes capped runs (a workflow round's quota) and something is left.
@@ -296,7 +295,8 @@ class PurgeRun {
     const listConcurrency = this.o.listConcurrency ?? DEFAULT_LIST_CONCURRENCY;
     const sharded = this.mode === 'purge' && !this.dryRun && this.pass === 1 && listConcurrency > 1;
     const plans: StreamPlan[] = [];
-    // Early pages belong to the pass that asked for them: a later pass lists afresh. Only a run of one
+    // Early pages belong to the pass that asked for them: a later pass lists afresh (and the run's end
+    // closes them too, in executeRun's finally). Only a run of one
     // scope asks: with many, the last scopes' streams start long after, and their pages would wait in memory.
     this.closeFirstPages();
     if (sharded && this.scopes.length === 1 && !this.listingStopped()) {
