@@ -15,6 +15,11 @@ esbuild.buildSync({
   platform: 'node',
   target: 'node20',
   format: 'cjs',
+  // The SDK's ES modules, not its CommonJS build: esbuild can then leave out
+  // the commands and schemas never used. Everything a module defines stays
+  // live for the whole run, and V8 sizes the old generation at several times
+  // what is live (bench/README.md, issue 12's memory).
+  mainFields: ['module', 'main'],
   minify: true,
   // Stack traces in bug reports stay readable enough.
   keepNames: true,

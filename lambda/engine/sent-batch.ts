@@ -1,4 +1,4 @@
-import type { Decision } from './stream-ledger';
+import type { DecisionRef } from './stream-ledger';
 import type { VersionEntry } from './types';
 
 /**
@@ -11,16 +11,17 @@ import type { VersionEntry } from './types';
  * memory).
  */
 export class SentBatch {
-  readonly entries: VersionEntry[];
   private next = 0;
   private indexOf: Map<VersionEntry, number> | undefined;
 
-  constructor(private readonly decisions: readonly Decision[]) {
-    this.entries = decisions.map((d) => d.entry);
-  }
+  /** `decisions[i]` is the decision of `entries[i]`. */
+  constructor(
+    readonly entries: readonly VersionEntry[],
+    private readonly decisions: readonly DecisionRef[],
+  ) {}
 
   /** The decision of `entry` (the very object sent); undefined for an entry not in this batch. */
-  decisionOf(entry: VersionEntry): Decision | undefined {
+  decisionOf(entry: VersionEntry): DecisionRef | undefined {
     if (this.entries[this.next] === entry) return this.decisions[this.next++];
     this.indexOf ??= new Map(this.entries.map((e, i) => [e, i]));
     const at = this.indexOf.get(entry);

@@ -23,6 +23,13 @@ export interface Decision {
   outcome: Outcome | null;
 }
 
+/**
+ * How the stream runner names a decision when it settles it: the decision
+ * itself, or, for an entry of a {@link SoloRun}, the entry's sequence number
+ * (a small integer, so no object per entry in flight).
+ */
+export type DecisionRef = Decision | number;
+
 /** The listing position after one fed entry, with the decisions the selector made there. */
 interface Step {
   readonly seq: number;
@@ -85,6 +92,41 @@ class SoloStep implements Step, StepDecision {
 /** The listing position just after `entry`. */
 const cursorAt = (entry: VersionEntry): ListCursor => ({ keyMarker: entry.key, versionIdMarker: entry.versionId });
 
+/** Entries a {@link SoloRun} holds at most. */
+const RUN_LENGTH = 1024;
+/** A {@link SoloRun} entry's outcome, one byte each; 0 while open. */
+const OUTCOME_CODES: Record<Outcome, number> = { deleted: 1, failed: 2, kept: 3, dry: 4 };
+const DELETED = OUTCOME_CODES.deleted;
+const FAILED = OUTCOME_CODES.failed;
+
+/**
+ * Consecutive entries, each chosen at once and alone, with no selector
+ * state (`null` snapshots): every entry of a purge. One object and a byte
+ * per entry, where a {@link SoloStep} each was 64 bytes, held for as long as
+ * the entry is in flight (about 55,000 entries at 16 prefixes). An entry's
+ * decision is its sequence number. Slots are cleared as the checkpoint passes
+ * them, so a run never keeps a settled entry alive.
+ */
+class SoloRun {
+  readonly entries: Array<VersionEntry | undefined> = [];
+  readonly outcomes = new Uint8Array(RUN_LENGTH);
+  /** Entries before this index are behind the checkpoint. */
+  passed = 0;
+  open = 0;
+  constructor(readonly firstSeq: number) {}
+
+  /** True when `seq` can be appended: the run has room and `seq` follows its last entry. */
+  extendsTo(seq: number): boolean {
+    return this.entries.length < RUN_LENGTH && this.firstSeq + this.entries.length === seq;
+  }
+
+  holds(seq: number): boolean {
+    return seq >= this.firstSeq && seq < this.firstSeq + this.entries.length;
+  }
+}
+
+type QueuedStep = Step | SoloRun;
+
 /** What a stopped stream did that its resumed run will do again, so must not be counted twice. */
 export type Redo = PurgeCounts & { readonly failures: ReadonlySet<string> };
 
@@ -116,7 +158,7 @@ export class StreamLedger {
    * a passed step still in the array would keep its entry alive until the
    * array is compacted, thousands of entries per stream.
    */
-  private steps: Array<Step | undefined> = [];
+  private steps: Array<QueuedStep | undefined> = [];
   private first = 0;
   private readonly fedAt = new WeakMap<VersionEntry, number>();
   private head = 0;
@@ -144,8 +186,8 @@ export class StreamLedger {
     return this.pending().some((s) => s.open > 0);
   }
 
-  private pending(): Step[] {
-    return this.steps.slice(this.first) as Step[];
+  private pending(): QueuedStep[] {
+    return this.steps.slice(this.first) as QueuedStep[];
   }
 
   /** Entries fed so far. */
@@ -160,13 +202,16 @@ export class StreamLedger {
    * selector's choices here, so the checkpoint never moves past this
    * position (the step keeps one open count that nothing settles) and the
    * resumed run lists it again and makes those choices again.
+   *
+   * The decisions come in the order of `chosen`.
    */
-  record(entry: VersionEntry | null, snapshot: unknown, chosen: readonly VersionEntry[], pinned = false): Decision[] {
+  record(entry: VersionEntry | null, snapshot: unknown, chosen: readonly VersionEntry[], pinned = false): DecisionRef[] {
     let seq = this.head;
     if (entry) {
       seq = ++this.head;
       this.lastFed = entry;
       if (!pinned && chosen.length === 1 && chosen[0] === entry) {
+        if (snapshot === null) return [this.appendToRun(seq, entry)];
         const solo = new SoloStep(seq, snapshot, entry);
         this.steps.push(solo);
         return [solo];
@@ -197,12 +242,42 @@ export class StreamLedger {
     return decisions;
   }
 
+  /** Adds `entry`, fed at `seq` and chosen alone, to the last run (or a new one); returns its decision. */
+  private appendToRun(seq: number, entry: VersionEntry): number {
+    const last = this.steps.length > this.first ? this.steps[this.steps.length - 1] : undefined;
+    let run = last instanceof SoloRun && last.extendsTo(seq) ? last : undefined;
+    if (!run) {
+      run = new SoloRun(seq);
+      this.steps.push(run);
+    }
+    run.entries.push(entry);
+    run.open++;
+    return seq;
+  }
+
   /** Settles a decision; the checkpoint moves forward over every fully settled step. */
-  settle(decision: Decision, outcome: Outcome): void {
+  settle(decision: DecisionRef, outcome: Outcome): void {
+    if (typeof decision === 'number') {
+      this.settleInRun(decision, outcome);
+      return;
+    }
     if (decision.outcome !== null) return;
     decision.outcome = outcome;
     (decision as StepDecision).step.open--;
     this.advance();
+  }
+
+  private settleInRun(seq: number, outcome: Outcome): void {
+    for (let i = this.first; i < this.steps.length; i++) {
+      const run = this.steps[i];
+      if (!(run instanceof SoloRun) || !run.holds(seq)) continue;
+      const at = seq - run.firstSeq;
+      if (run.outcomes[at] !== 0) return;
+      run.outcomes[at] = OUTCOME_CODES[outcome];
+      run.open--;
+      if (i === this.first && at === run.passed) this.advance();
+      return;
+    }
   }
 
   /**
@@ -214,6 +289,23 @@ export class StreamLedger {
     const r = { listed: this.head - this.base.seq, selected: 0, deleted: 0, deleteMarkersDeleted: 0, bytesDeleted: 0, failed: 0 };
     const failures = new Set<string>();
     for (const step of this.pending()) {
+      if (step instanceof SoloRun) {
+        // Every entry of a run after the checkpoint was listed after it, as in the loop below.
+        for (let i = step.passed; i < step.entries.length; i++) {
+          const code = step.outcomes[i];
+          if (code === DELETED) {
+            r.listed--;
+            continue;
+          }
+          r.selected++;
+          if (code === FAILED) {
+            const entry = step.entries[i]!;
+            r.failed++;
+            failures.add(failureId(entry.key, entry.versionId));
+          }
+        }
+        continue;
+      }
       for (const d of step.decisions) {
         const fedAfter = d.fedSeq > this.base.seq;
         // Deleted after the checkpoint and listed after it: gone, so neither listed nor chosen again.
@@ -239,8 +331,15 @@ export class StreamLedger {
   }
 
   private advance(): void {
-    while (this.first < this.steps.length && this.steps[this.first]!.open === 0) {
-      this.advanceBase(this.steps[this.first]!);
+    while (this.first < this.steps.length) {
+      const step = this.steps[this.first]!;
+      if (step instanceof SoloRun) {
+        this.passSettled(step);
+        if (step.passed < step.entries.length) break;
+      } else {
+        if (step.open !== 0) break;
+        this.advanceBase(step);
+      }
       this.steps[this.first++] = undefined;
     }
     if (this.first === this.steps.length) {
@@ -250,6 +349,22 @@ export class StreamLedger {
       this.steps = this.steps.slice(this.first);
       this.first = 0;
     }
+  }
+
+  /** Moves the checkpoint over the run's settled entries at its front, as {@link advanceBase} would one by one. */
+  private passSettled(run: SoloRun): void {
+    let at = run.passed;
+    let last: VersionEntry | undefined;
+    let tainted = this.base.taintedKey;
+    while (at < run.entries.length && run.outcomes[at] !== 0) {
+      const entry = run.entries[at]!;
+      tainted = tainted === entry.key || run.outcomes[at] === FAILED ? entry.key : null;
+      last = entry;
+      run.entries[at++] = undefined;
+    }
+    if (!last) return;
+    run.passed = at;
+    this.base = { seq: run.firstSeq + at - 1, cursor: cursorAt(last), selector: null, taintedKey: tainted };
   }
 
   private advanceBase(step: Step): void {

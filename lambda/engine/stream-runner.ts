@@ -3,7 +3,7 @@ import type { RateController } from './deleting/rate-controller';
 import { CurrentMarkerGuard } from './current-marker-guard';
 import type { KeyRange, ListCursor, VersionPage } from './listing/version-listing';
 import { SentBatch } from './sent-batch';
-import { StreamLedger, type Checkpoint, type Decision } from './stream-ledger';
+import { StreamLedger, type Checkpoint, type DecisionRef } from './stream-ledger';
 import type { EntrySelector, VersionEntry } from './types';
 
 /** One listing stream of a pass: a key range of one prefix, and where to start in it. */
@@ -62,12 +62,12 @@ export class StreamRunner {
   private readonly rate: RateController;
   private readonly guard: CurrentMarkerGuard | undefined;
   /** Decisions of the current delete markers the guard holds back until their keys' deletions settle (retention). */
-  private readonly heldMarkers = new Map<VersionEntry, Decision>();
-  /** {@link act} and {@link release} as values for {@link inOrder}, made once rather than a closure per entry. */
-  private readonly actOn = (decision: Decision) => this.act(decision);
+  private readonly heldMarkers = new Map<VersionEntry, DecisionRef>();
+  /** {@link release} as a value for {@link inOrder}, made once rather than a closure per entry. */
   private readonly releaseOne = (marker: VersionEntry) => this.release(marker);
-  /** The batch being filled: decisions, each with its entry. */
-  private batch: Decision[] = [];
+  /** The batch being filled: entries, and the decision of each. */
+  private batch: VersionEntry[] = [];
+  private batchDecisions: DecisionRef[] = [];
   /** A resumed stream may be in the middle of a key: watch it from its first entry. */
   private watchFirst: boolean;
   /** The key in progress whose selector state must be rebuilt from a listing before feeding on. */
@@ -181,11 +181,19 @@ export class StreamRunner {
     const accepted = count === chosen.length ? chosen : chosen.slice(0, count);
     const refused = count < chosen.length && this.host.resumesAtCap;
     const decisions = this.ledger.record(fed, this.selector.snapshot(), accepted, refused);
-    return inOrder(decisions, 0, this.actOn);
+    return this.actOnEach(accepted, decisions, 0);
   }
 
-  private act(decision: Decision): Promise<void> | undefined {
-    const entry = decision.entry;
+  /** {@link act} on each accepted entry from `from` on, in order, as {@link inOrder} does. */
+  private actOnEach(entries: readonly VersionEntry[], decisions: readonly DecisionRef[], from: number): Promise<void> | undefined {
+    for (let i = from; i < entries.length; i++) {
+      const waiting = this.act(entries[i], decisions[i]);
+      if (waiting) return waiting.then(() => this.actOnEach(entries, decisions, i + 1));
+    }
+    return undefined;
+  }
+
+  private act(entry: VersionEntry, decision: DecisionRef): Promise<void> | undefined {
     this.host.onChosen(entry);
     if (this.host.dryRun) {
       this.ledger.settle(decision, 'dry');
@@ -197,26 +205,27 @@ export class StreamRunner {
       if (verdict === 'wait') this.heldMarkers.set(entry, decision);
       if (verdict !== 'delete-now') return undefined;
     }
-    return this.enqueue(decision);
+    return this.enqueue(entry, decision);
   }
 
   /** A held marker whose key is now fully deleted: sent after all. */
   private release(marker: VersionEntry): Promise<void> | undefined {
     const decision = this.takeHeld(marker);
-    return decision ? this.enqueue(decision) : undefined;
+    return decision !== undefined ? this.enqueue(marker, decision) : undefined;
   }
 
   /** The decision of a marker the guard held, which stops being held (it is sent or kept now). */
-  private takeHeld(marker: VersionEntry): Decision | undefined {
+  private takeHeld(marker: VersionEntry): DecisionRef | undefined {
     const decision = this.heldMarkers.get(marker);
     this.heldMarkers.delete(marker);
     return decision;
   }
 
-  /** Adds the decision's entry to the batch; a promise when the batch was full and is being handed over. */
-  private enqueue(decision: Decision): Promise<void> | undefined {
-    this.guard?.track(decision.entry);
-    this.batch.push(decision);
+  /** Adds the entry to the batch; a promise when the batch was full and is being handed over. */
+  private enqueue(entry: VersionEntry, decision: DecisionRef): Promise<void> | undefined {
+    this.guard?.track(entry);
+    this.batch.push(entry);
+    this.batchDecisions.push(decision);
     return this.batch.length >= this.rate.batchKeys() ? this.flush() : undefined;
   }
 
@@ -224,8 +233,9 @@ export class StreamRunner {
     if (this.batch.length === 0) return;
     // List only about as far ahead as the partition deletes.
     await this.rate.roomToQueue(this.host.signal);
-    const sent = new SentBatch(this.batch);
+    const sent = new SentBatch(this.batch, this.batchDecisions);
     this.batch = [];
+    this.batchDecisions = [];
     await this.deleter.submit(sent.entries, this.rate, (entry, outcome) => this.settled(sent.decisionOf(entry), entry, outcome));
   }
 
@@ -250,17 +260,17 @@ export class StreamRunner {
   }
 
   /** How a sent entry ended, as the batch deleter reports it. */
-  private settled(decision: Decision | undefined, entry: VersionEntry, outcome: SettledOutcome): void {
-    if (decision) this.settle(decision, outcome);
+  private settled(decision: DecisionRef | undefined, entry: VersionEntry, outcome: SettledOutcome): void {
+    if (decision !== undefined) this.settle(decision, outcome);
     if (!this.guard) return;
     this.guard.settle(entry, outcome === 'deleted');
     for (const marker of this.guard.takeKept()) {
       const held = this.takeHeld(marker);
-      if (held) this.settle(held, 'kept');
+      if (held !== undefined) this.settle(held, 'kept');
     }
   }
 
-  private settle(decision: Decision, outcome: SettledOutcome | 'kept'): void {
+  private settle(decision: DecisionRef, outcome: SettledOutcome | 'kept'): void {
     // An unsent entry stays unsettled: the stream resumes before it.
     if (outcome === 'unsent') return;
     this.ledger.settle(decision, outcome === 'gone' ? 'kept' : outcome);

@@ -1,4 +1,5 @@
-import { StreamLedger, failureId, type Checkpoint } from '../../lambda/engine/stream-ledger';
+import fc from 'fast-check';
+import { StreamLedger, failureId, type Checkpoint, type DecisionRef, type Outcome } from '../../lambda/engine/stream-ledger';
 import type { VersionEntry } from '../../lambda/engine/types';
 
 const START: Checkpoint = { cursor: null, selector: undefined, taintedKey: null };
@@ -112,5 +113,80 @@ describe('StreamLedger', () => {
     chooseItself(ledger, entry('k', 'v0'), 'later');
     expect(ledger.redo()).toMatchObject({ listed: 1, selected: 1 });
     expect(ledger.fed).toBe(1);
+  });
+
+  describe('runs of entries chosen alone (every entry of a purge)', () => {
+    type Op = { kind: 'choose' | 'pass'; key: number } | { kind: 'settle'; pick: number; outcome: Outcome };
+    const op: fc.Arbitrary<Op> = fc.oneof(
+      { weight: 6, arbitrary: fc.record({ kind: fc.constant('choose' as const), key: fc.integer({ min: 0, max: 5 }) }) },
+      { weight: 1, arbitrary: fc.record({ kind: fc.constant('pass' as const), key: fc.integer({ min: 0, max: 5 }) }) },
+      { weight: 6, arbitrary: fc.record({ kind: fc.constant('settle' as const), pick: fc.nat(), outcome: fc.constantFrom<Outcome>('deleted', 'deleted', 'failed', 'kept', 'dry') }) },
+    );
+
+    it('resume where one-object-per-entry steps resume, and redo the same', () => {
+      // A ledger fed null snapshots keeps runs of entries (decisions are sequence numbers); one fed
+      // another snapshot keeps a step object per entry, as before. Both must say the same, at every step.
+      fc.assert(
+        fc.property(fc.array(op, { maxLength: 400 }), fc.integer({ min: 0, max: 2_400 }), (ops, bulk) => {
+          const runs = new StreamLedger(START);
+          const steps = new StreamLedger(START);
+          const open: Array<[DecisionRef, DecisionRef]> = [];
+          let n = 0;
+          // Keys ascend as S3 lists them; versions of a key are consecutive.
+          let key = 0;
+          const next = (bump: number) => {
+            key += bump;
+            return entry(`k${String(key).padStart(6, '0')}`, `v${++n}`);
+          };
+          // A long stretch first, so that runs fill up and the checkpoint crosses from one to the next.
+          for (let i = 0; i < bulk; i++) {
+            const e = next(i % 3 === 0 ? 1 : 0);
+            open.push([runs.record(e, null, [e])[0], steps.record(e, 'x', [e])[0]]);
+          }
+          const compare = () => {
+            expect(runs.checkpoint.cursor).toEqual(steps.checkpoint.cursor);
+            expect(runs.checkpoint.taintedKey).toBe(steps.checkpoint.taintedKey);
+            expect(runs.unsettled).toBe(steps.unsettled);
+            expect(runs.redo()).toEqual(steps.redo());
+          };
+          for (const o of ops) {
+            if (o.kind === 'settle') {
+              if (open.length === 0) continue;
+              const [a, b] = open.splice(o.pick % open.length, 1)[0];
+              runs.settle(a, o.outcome);
+              steps.settle(b, o.outcome);
+              // Settling twice changes nothing.
+              runs.settle(a, 'deleted');
+              steps.settle(b, 'deleted');
+            } else {
+              const e = next(o.key % 2);
+              if (o.kind === 'pass') {
+                runs.record(e, null, []);
+                steps.record(e, 'x', []);
+              } else {
+                open.push([runs.record(e, null, [e])[0], steps.record(e, 'x', [e])[0]]);
+              }
+            }
+            compare();
+          }
+          // Settled in the order sent, as the deleter mostly reports them.
+          for (const [a, b] of open) {
+            runs.settle(a, 'deleted');
+            steps.settle(b, 'deleted');
+          }
+          compare();
+          expect(runs.unsettled).toBe(false);
+        }),
+        { numRuns: 150 },
+      );
+    });
+
+    test('a run\'s decisions are its entries\' sequence numbers, and only a null snapshot makes one', () => {
+      const ledger = new StreamLedger(START);
+      const a = entry('a', '1');
+      const b = entry('b', '1');
+      expect(ledger.record(a, null, [a])).toEqual([1]);
+      expect(typeof ledger.record(b, 'state', [b])[0]).toBe('object');
+    });
   });
 });
