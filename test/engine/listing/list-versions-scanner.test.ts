@@ -238,6 +238,19 @@ describe('scanListVersions', () => {
     expect(page.entries[1].lastModified.getTime()).toBe((sdk.DeleteMarkers![0].LastModified ?? new Date(0)).getTime());
   });
 
+  it('keeps LastModified exact before 1970, at minute boundaries, and invalid when the text is not a date', () => {
+    // GIVEN dates the scanner stores as minutes and the milliseconds after them, and a text that is no date
+    const dates = ['1969-12-31T23:59:59.999Z', '2026-12-06T14:24:00.000Z', '2026-12-06T14:24:59.999Z', '2099-12-31T23:59:59.999Z'];
+    const xml = '<ListVersionsResult><IsTruncated>false</IsTruncated>'
+      + dates.map((d, i) => `<Version><Key>k${i}</Key><VersionId>${i}</VersionId><LastModified>${d}</LastModified></Version>`).join('')
+      + '<Version><Key>x</Key><VersionId>x</VersionId><LastModified>yesterday</LastModified></Version></ListVersionsResult>';
+    // WHEN the scanner reads them
+    const page = scanListVersions(xml)!;
+    // THEN each date is the one given, to the millisecond, and the last is as invalid as new Date('yesterday')
+    expect(page.entries.slice(0, 4).map((e) => e.lastModified.toISOString())).toEqual(dates);
+    expect(Number.isNaN(page.entries[4].lastModified.getTime())).toBe(true);
+  });
+
   it('leaves a document that is not a ListVersionsResult to the SDK', () => {
     // GIVEN an S3 error document WHEN scanned THEN the scanner declines it
     expect(scanListVersions('<?xml version="1.0"?><Error><Code>SlowDown</Code></Error>')).toBeUndefined();
