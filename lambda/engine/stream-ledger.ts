@@ -57,7 +57,8 @@ class PlainStep implements Step {
 
 /**
  * The commonest step in one object: the fed entry chosen at once, alone
- * (every entry of a purge, and many of a retention run). It is its own
+ * (many entries of a retention run; a purge's, which carry no selector
+ * state, go into a {@link SoloRun} instead). It is its own
  * decision, and its cursor is made from its entry when read. Every entry in
  * flight holds its step until it settles, and four objects per entry (step,
  * cursor, decisions, decision) cost about 80 MB of peak RSS at 16 prefixes
@@ -267,6 +268,12 @@ export class StreamLedger {
     this.advance();
   }
 
+  /**
+   * Settles the run entry fed at `seq`. The queue holds only the runs the
+   * checkpoint has not passed: a handful per stream (1,024 entries each), more
+   * only while an early entry waits for a retry. So a scan from the front is
+   * short, and the answer is almost always in the first run.
+   */
   private settleInRun(seq: number, outcome: Outcome): void {
     for (let i = this.first; i < this.steps.length; i++) {
       const run = this.steps[i];

@@ -169,6 +169,10 @@ describe('StreamLedger', () => {
             }
             compare();
           }
+          // The range ends (a purge's selector chooses nothing more there).
+          runs.record(null, null, []);
+          steps.record(null, 'x', []);
+          compare();
           // Settled in the order sent, as the deleter mostly reports them.
           for (const [a, b] of open) {
             runs.settle(a, 'deleted');
