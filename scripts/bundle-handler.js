@@ -20,6 +20,9 @@ esbuild.buildSync({
   platform: 'node',
   target: 'node22',
   format: 'cjs',
+  // Unlike the CLI (bundle-cli.js), the SDK's CommonJS build: its ES build
+  // reaches Node's http through a dynamic import(), which the lifecycle tests,
+  // running this bundle inside Jest's VM, cannot follow.
   minify: true,
   sourcemap: false,
   legalComments: 'none',
