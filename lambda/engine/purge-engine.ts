@@ -296,8 +296,8 @@ class PurgeRun {
     const sharded = this.mode === 'purge' && !this.dryRun && this.pass === 1 && listConcurrency > 1;
     const plans: StreamPlan[] = [];
     // Early pages belong to the pass that asked for them: a later pass lists afresh (and the run's end
-    // closes them too, in executeRun's finally). Only a run of one
-    // scope asks: with many, the last scopes' streams start long after, and their pages would wait in memory.
+    // closes them too, in executeRun's finally). Only a run of one scope asks: with many, the last
+    // scopes' streams start long after, and their pages would wait in memory.
     this.closeFirstPages();
     if (sharded && this.scopes.length === 1 && !this.listingStopped()) {
       this.firstPages = new FirstPages((range, signal) => this.listWithRetries(range, {}, signal), this.stop.signal);
