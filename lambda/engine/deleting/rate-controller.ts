@@ -48,9 +48,17 @@ const MIN_MEASURE_MS = 1000;
 const MAX_UNCERTAINTY = 0.1;
 /** Throttles older than this (ms) are forgotten: a partition S3 has scaled since says nothing of today's rate. */
 const MEASURE_MEMORY_MS = 30_000;
-/** After a measurement, send at this fraction of it, and probe past it by this much per second of sending. */
+/** After a measurement, send at this fraction of it, and probe past it by this much (of it) per second of sending. */
 const MEASURED_MARGIN = 0.98;
 const PROBE_PER_SECOND = 0.02;
+/**
+ * The probe near a rate measured between two throttles: a quarter as steep,
+ * so that a long run meets the next throttle about half as often. Past
+ * {@link NEAR_MEASURED} × the measurement without a throttle, the partition
+ * has grown (S3 scaled it) and the probe is steep again.
+ */
+const PROBE_NEAR_PER_SECOND = 0.005;
+const NEAR_MEASURED = 1.05;
 /**
  * The first throttle has no earlier one to measure against: the keys admitted so
  * far also spent the partition's burst, so divide by the time plus this much burst.
@@ -77,7 +85,9 @@ const LOOKAHEAD_MS = 1000;
  *   second apart, over the time between them, measure the rate; the
  *   controller then sends just under it and probes slowly past it, which
  *   drains whatever the bucket saved meanwhile and finds more room when S3
- *   scales the partition up.
+ *   scales the partition up. The probe is gentler while it is within 5 % of
+ *   such a measurement: a long run at a partition's ceiling meets about half
+ *   as many throttles.
  * - The first throttle ends slow start: the keys admitted so far, over the
  *   time so far plus a second of burst, estimate the rate. A throttle too soon
  *   after another to measure cuts the rate to `decrease` × its value; answers
@@ -93,6 +103,8 @@ export class RateController {
   private rate: number;
   /** The last measured rate; undefined in slow start. */
   private measured: number | undefined;
+  /** Whether `measured` was measured between two throttles, rather than estimated at the first or cut to. */
+  private confirmed = false;
   private nextSendAt = 0;
   private lastCutAt = Number.NEGATIVE_INFINITY;
   private limitedSinceLastGrowth = false;
@@ -177,7 +189,8 @@ export class RateController {
       if (this.limitedSinceLastGrowth) this.rate *= SLOW_START_GROWTH ** Math.min(1, seconds);
     } else {
       // Just under the measured rate; probing past it drains what the bucket saved and finds a partition S3 scaled up.
-      this.rate += this.measured * PROBE_PER_SECOND * Math.min(1, seconds);
+      const slope = this.confirmed && this.rate < this.measured * NEAR_MEASURED ? PROBE_NEAR_PER_SECOND : PROBE_PER_SECOND;
+      this.rate += this.measured * slope * Math.min(1, seconds);
     }
     this.limitedSinceLastGrowth = false;
   }
@@ -193,12 +206,15 @@ export class RateController {
     if (ticket.at < this.lastCutAt) return;
     const rate = this.measure(point);
     if (rate !== undefined) {
+      // `measure` estimates from one throttle only at the first; anything else is a measurement between two.
+      this.confirmed = this.measured !== undefined || this.empties.length > 1;
       this.measured = rate;
       this.rate = Math.max(this.minRate, rate * MEASURED_MARGIN);
     } else {
       this.rate = Math.max(this.minRate, this.rate * this.decrease);
       // The cut rate is the new target: climbing back to an older measurement would only meet the same 503.
       if (this.measured !== undefined) this.measured = this.rate / MEASURED_MARGIN;
+      this.confirmed = false;
     }
     this.lastCutAt = now;
     // The bucket is empty: let it refill one batch before the next send.

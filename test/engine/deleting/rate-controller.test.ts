@@ -193,6 +193,44 @@ describe('RateController: throttles', () => {
     expect(rc.currentRate).toBeCloseTo(cut + (cut / 0.98) * 0.02 * (100 / cut), 6);
   });
 
+  it('probes past the first throttle\'s estimate by 2 % of it per second of sending', async () => {
+    // GIVEN a controller throttled once: its rate is an estimate, not measured between two throttles
+    const { clock, rc } = controller(1000);
+    const tickets = await sendMany(rc, clock, 10, 100);
+    rc.onThrottle(tickets[9]);
+    const estimate = rc.currentRate / 0.98;
+
+    // WHEN a batch of 100 keys succeeds
+    const before = rc.currentRate;
+    rc.onSuccess(100);
+
+    // THEN the rate grew by 2 % of the estimate per second of that batch at the rate
+    expect(rc.currentRate).toBeCloseTo(before + estimate * 0.02 * (100 / before), 6);
+  });
+
+  it('probes a quarter as steeply within 5 % of a rate measured between two throttles, and steeply again past that', async () => {
+    // GIVEN a rate measured between two throttles more than two seconds apart
+    const { clock, rc } = controller(1000);
+    const first = (await sendMany(rc, clock, 10, 100))[9];
+    rc.onThrottle(first);
+    const second = (await sendMany(rc, clock, 12, 100))[11];
+    rc.onThrottle(second);
+    const measured = rc.currentRate / 0.98;
+
+    // WHEN a batch of 100 keys succeeds
+    let before = rc.currentRate;
+    rc.onSuccess(100);
+
+    // THEN the rate grew by 0.5 % of the measurement per second of that batch at the rate
+    expect(rc.currentRate).toBeCloseTo(before + measured * 0.005 * (100 / before), 6);
+
+    // AND once the rate is 5 % past the measurement with no throttle (the partition grew), by 2 %
+    while (rc.currentRate < measured * 1.05) rc.onSuccess(100);
+    before = rc.currentRate;
+    rc.onSuccess(100);
+    expect(rc.currentRate).toBeCloseTo(before + measured * 0.02 * (100 / before), 6);
+  });
+
   it('does not cut again for a throttled request sent before the last cut, but counts it', async () => {
     // GIVEN two requests sent one after the other, the second of which was throttled
     const { clock, rc } = controller(1000);
