@@ -204,12 +204,11 @@ export class RateController {
     this.empties = this.empties.filter((p) => now - p.at <= MEASURE_MEMORY_MS);
     this.empties.push(point);
     if (ticket.at < this.lastCutAt) return;
-    const rate = this.measure(point);
-    if (rate !== undefined) {
-      // `measure` estimates from one throttle only at the first; anything else is a measurement between two.
-      this.confirmed = this.measured !== undefined || this.empties.length > 1;
-      this.measured = rate;
-      this.rate = Math.max(this.minRate, rate * MEASURED_MARGIN);
+    const found = this.measure(point);
+    if (found !== undefined) {
+      this.confirmed = found.betweenThrottles;
+      this.measured = found.rate;
+      this.rate = Math.max(this.minRate, found.rate * MEASURED_MARGIN);
     } else {
       this.rate = Math.max(this.minRate, this.rate * this.decrease);
       // The cut rate is the new target: climbing back to an older measurement would only meet the same 503.
@@ -226,9 +225,10 @@ export class RateController {
    * this one, or, at the first throttle, since the start. Between two throttles
    * S3 admitted its rate × the time between them, give or take what the
    * bucket held at each (less than the refused batch): the estimate counts
-   * half of each and is used only when that uncertainty is under a tenth.
+   * half of each and is used only when that uncertainty is under a tenth;
+   * `betweenThrottles` is false for the first throttle's estimate.
    */
-  private measure(at: EmptyPoint): number | undefined {
+  private measure(at: EmptyPoint): { readonly rate: number; readonly betweenThrottles: boolean } | undefined {
     for (const earlier of this.empties) {
       const seconds = (at.at - earlier.at) / 1000;
       if (seconds * 1000 < MIN_MEASURE_MS) break;
@@ -236,11 +236,11 @@ export class RateController {
       const throttledBetween = this.empties.filter((p) => p.at > earlier.at && p.at < at.at).reduce((sum, p) => sum + p.keys, 0);
       const rate = (sentBetween - throttledBetween + (at.keys - earlier.keys) / 2) / seconds;
       const uncertainty = (at.keys + earlier.keys) / 2 / seconds;
-      if (uncertainty <= MAX_UNCERTAINTY * rate) return rate;
+      if (uncertainty <= MAX_UNCERTAINTY * rate) return { rate, betweenThrottles: true };
     }
     if (this.measured !== undefined || this.empties.length > 1 || this.startedAt === undefined) return undefined;
     // The bucket held somewhere between none and all of the refused batch's keys: count half.
     const admitted = at.sentBefore - at.throttledBefore + at.keys / 2;
-    return admitted / ((at.at - this.startedAt) / 1000 + ASSUMED_BURST_SECONDS);
+    return { rate: admitted / ((at.at - this.startedAt) / 1000 + ASSUMED_BURST_SECONDS), betweenThrottles: false };
   }
 }
