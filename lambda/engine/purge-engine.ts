@@ -30,7 +30,9 @@ import {
 import { errorCode, errorMessage, isNoSuchBucket } from './s3/s3-errors';
 import { selectAll } from './select-all';
 import { failureId, type Checkpoint, type Redo } from './stream-ledger';
-import { type StreamHost, type StreamPlan, type StreamRun, StreamRunner } from './stream-runner';
+import { partitionOf, type StreamHost, type StreamPlan, type StreamRun, StreamRunner } from './stream-runner';
+import { StreamPool } from './stream-pool';
+import { StreamSplitter } from './stream-splitter';
 import type { DeleteFailure, SelectorFactory, TransientFault, VersionEntry } from './types';
 import { listVersionPage, type KeyRange, type ListCursor, type VersionPage } from './listing/version-listing';
 import { sweepUploads } from './uploads/upload-sweep';
@@ -72,6 +74,9 @@ function validateOptions(o: PurgeOptions): void {
   positiveInt('listConcurrency', o.listConcurrency, 1000);
   positiveInt('maxPasses', o.maxPasses, 100);
   positiveInt('maxDeletions', o.maxDeletions);
+  if (o.splitListing !== undefined && !['auto', 'always', 'never'].includes(o.splitListing)) {
+    throw new RangeError(`splitListing must be 'auto', 'always' or 'never', got ${JSON.stringify(o.splitListing)}`);
+  }
 }
 
 /** The prefixes a run lists, each once: a prefix inside another one would list its keys twice. */
@@ -344,8 +349,8 @@ class PurgeRun {
     return 'done';
   }
 
-  private rateFor(range: KeyRange): RateController {
-    const partition = range.after ?? range.prefix;
+  private rateFor(plan: StreamPlan): RateController {
+    const partition = partitionOf(plan);
     let rate = this.rates.get(partition);
     if (!rate) {
       rate = new RateController();
@@ -377,13 +382,38 @@ class PurgeRun {
       onFault: (f) => (this.fault ??= f),
     });
     const runs: StreamRun[] = plans.map((plan) => ({ plan, listedToEnd: false }));
-    const queue = [...runs];
-    const workers = Math.max(1, Math.min(this.o.listConcurrency ?? DEFAULT_LIST_CONCURRENCY, queue.length));
-    await Promise.all(
-      Array.from({ length: workers }, async () => {
-        for (let r = queue.shift(); r; r = queue.shift()) await this.runStream(r, deleter);
-      }),
-    );
+    const listing = new Set<StreamRun>();
+    const pool = new StreamPool<StreamRun>(Math.max(1, this.o.listConcurrency ?? DEFAULT_LIST_CONCURRENCY), async (r) => {
+      listing.add(r);
+      try {
+        await this.runStream(r, deleter, splitter);
+      } finally {
+        listing.delete(r);
+      }
+    });
+    // Only the first purge pass splits streams, as it splits scopes at their folders (planPass).
+    const splitter = this.splitsStreams()
+      ? new StreamSplitter({
+          client: this.client,
+          bucket: this.o.bucket,
+          when: this.o.splitListing ?? 'auto',
+          freeStreams: () => pool.free,
+          add: (more) => {
+            const added = more.map((plan): StreamRun => ({ plan, listedToEnd: false }));
+            runs.push(...added);
+            pool.add(added);
+          },
+          isListing: (r) => listing.has(r) && !r.listedToEnd && !this.listingStopped(),
+          rateOf: (r) => this.rateFor(r.plan).currentRate,
+        })
+      : undefined;
+    for (const r of runs) splitter?.watch(r);
+    try {
+      pool.add(runs);
+      await pool.done();
+    } finally {
+      splitter?.close();
+    }
     // Every batch sent has its answer before positions are taken.
     await deleter.drain();
     const left: StreamPlan[] = [];
@@ -398,17 +428,23 @@ class PurgeRun {
     return { left, redo };
   }
 
+  /** Streams of this pass may be split while they list (stream-splitter.ts): a purge's first pass, as in {@link planPass}. */
+  private splitsStreams(): boolean {
+    return this.mode === 'purge' && !this.dryRun && this.pass === 1 && this.o.range === undefined && (this.o.listConcurrency ?? DEFAULT_LIST_CONCURRENCY) > 1;
+  }
+
   /** Lists one range to its end, or until the run stops (engine/stream-runner.ts). */
-  private async runStream(run: StreamRun, deleter: BatchDeleter): Promise<void> {
+  private async runStream(run: StreamRun, deleter: BatchDeleter, splitter: StreamSplitter | undefined): Promise<void> {
     const host: StreamHost = {
       guardsCurrentMarkers: this.mode === 'retain',
       dryRun: this.dryRun,
       trustsSelectorState: this.o.trustSelectorState ?? true,
       signal: this.stop.signal,
       selectorFrom: (snapshot) => this.selector(snapshot),
-      rateFor: (range) => this.rateFor(range),
+      rateFor: (plan) => this.rateFor(plan),
       listingStopped: () => this.listingStopped(),
       listPage: (range, cursor) => this.listPage(range, cursor),
+      onPage: splitter && ((stream, page, ms) => splitter.onPage(stream, page, ms)),
       mayChoose: (pending) => {
         if (this.o.maxDeletions !== undefined && this.counts.selected + pending >= this.o.maxDeletions) this.capReached = true;
         return !this.capReached;
@@ -449,7 +485,10 @@ class PurgeRun {
     for (;;) {
       if (early?.aborted) return 'stopped';
       try {
-        return await listVersionPage(this.client, this.o.bucket, range, cursor, early);
+        const asked = Date.now();
+        const page = await listVersionPage(this.client, this.o.bucket, range, cursor, early);
+        // Timed so that a stream's first page, asked for early (first-pages.ts), still says how fast the listing is.
+        return { ...page, ms: Date.now() - asked };
       } catch (err) {
         if (early?.aborted) return 'stopped';
         if (isNoSuchBucket(err)) return null;

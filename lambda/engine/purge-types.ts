@@ -4,10 +4,12 @@ import type { RetentionPolicy } from './retention-policy';
 import type { DeleteFailure, SelectorFactory, TransientFault } from './types';
 import type { AbortFailure, UploadPredicate } from './uploads/upload-sweep';
 import type { KeyRange } from './listing/version-listing';
+import type { SplitListing } from './stream-splitter';
 
 export type { PurgeCounts, ResumeToken, UploadCounts } from './resume-token';
 export type { AbortFailure, UploadEntry, UploadPredicate } from './uploads/upload-sweep';
 export type { KeyRange } from './listing/version-listing';
+export type { SplitListing } from './stream-splitter';
 
 /** What a run is for: teardown of every version, or retention cleanup. */
 export type PurgeMode = 'purge' | 'retain';
@@ -52,6 +54,14 @@ export interface PurgeOptions {
    * @default DEFAULT_LIST_CONCURRENCY
    */
   readonly listConcurrency?: number;
+  /**
+   * Purge mode, first pass: whether a stream that lists more slowly than its
+   * partition could delete (a prefix without folders, with slow list pages)
+   * is split into several while it runs, up to `listConcurrency` streams
+   * (stream-splitter.ts). 'always' splits whatever the timing (tests).
+   * @default 'auto'
+   */
+  readonly splitListing?: SplitListing;
   /**
    * Retention: the policy the selector applies. It is recorded in resume
    * tokens, and a token written under another policy is refused.

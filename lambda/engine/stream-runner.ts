@@ -1,7 +1,7 @@
 import type { BatchDeleter, SettledOutcome } from './deleting/batch-deleter';
 import type { RateController } from './deleting/rate-controller';
 import { CurrentMarkerGuard } from './current-marker-guard';
-import type { KeyRange, ListCursor, VersionPage } from './listing/version-listing';
+import { clipThrough, type KeyRange, type ListCursor, type VersionPage } from './listing/version-listing';
 import { SentBatch } from './sent-batch';
 import { StreamLedger, type Checkpoint, type DecisionRef } from './stream-ledger';
 import type { EntrySelector, VersionEntry } from './types';
@@ -12,14 +12,28 @@ export interface StreamPlan {
   readonly scope: number;
   readonly range: KeyRange;
   readonly start: Checkpoint;
+  /**
+   * The rate controller's partition, when not the range's own: the ranges
+   * split off a running stream (stream-splitter.ts) share its partition.
+   */
+  readonly partition?: string;
 }
+
+/** The key of the rate controller a stream's deletions go through: one per S3 partition the run knows of. */
+export const partitionOf = (plan: StreamPlan): string => plan.partition ?? plan.range.after ?? plan.range.prefix;
 
 /** What one stream did in this segment of the run. */
 export interface StreamRun {
-  readonly plan: StreamPlan;
+  /**
+   * The stream's plan. Its range may be narrowed while the stream lists
+   * (stream-splitter.ts), to an end past every key the stream has received.
+   */
+  plan: StreamPlan;
   ledger?: StreamLedger;
   /** The listing reached the end of the range (or the bucket vanished). */
   listedToEnd: boolean;
+  /** The last key the stream has received from a listing; a narrowed range must end after it. */
+  frontier?: string;
 }
 
 /** What a stream needs from the run it belongs to. */
@@ -32,11 +46,13 @@ export interface StreamHost {
   /** Aborts waits when the run is stopped. */
   readonly signal?: AbortSignal;
   selectorFrom(snapshot: unknown): EntrySelector;
-  rateFor(range: KeyRange): RateController;
+  rateFor(plan: StreamPlan): RateController;
   /** True once the run stops listing (deadline, signal, cap or fault). */
   listingStopped(): boolean;
   /** A page; null when the bucket is gone; 'stopped' when the run stopped while retrying. */
   listPage(range: KeyRange, cursor: ListCursor): Promise<VersionPage | null | 'stopped'>;
+  /** A page that does not end the stream arrived, `ms` after it was asked for (before it is fed). */
+  onPage?(stream: StreamRun, page: VersionPage, ms: number): void;
   /** True when one more entry may be selected beyond `pending` ones; false marks the cap as reached. */
   mayChoose(pending: number): boolean;
   capReached(): boolean;
@@ -78,32 +94,39 @@ export class StreamRunner {
     private readonly deleter: BatchDeleter,
     private readonly host: StreamHost,
   ) {
-    const { start, range } = stream.plan;
+    const { start } = stream.plan;
     this.untrustedKey = !host.trustsSelectorState && start.selector !== undefined && start.selector !== null ? start.cursor?.keyMarker : undefined;
     this.selector = host.selectorFrom(this.untrustedKey !== undefined ? undefined : start.selector);
     this.ledger = new StreamLedger(start);
     stream.ledger = this.ledger;
-    this.rate = host.rateFor(range);
+    this.rate = host.rateFor(stream.plan);
     this.guard = host.guardsCurrentMarkers && !host.dryRun ? new CurrentMarkerGuard() : undefined;
     if (start.taintedKey) this.guard?.restoreTaint(start.taintedKey);
     this.watchFirst = start.selector !== null && start.selector !== undefined;
   }
 
   async run(): Promise<void> {
-    const { plan } = this.stream;
-    let cursor = plan.start.cursor;
+    const { stream } = this;
+    let cursor = stream.plan.start.cursor;
     // The last entry of a page names the next page's marker: it is fed (and
     // so maybe deleted) only once that page has been fetched.
     let held: VersionEntry | null = null;
     for (;;) {
       if (this.host.listingStopped()) return this.finish(true);
-      const page = await this.host.listPage(plan.range, cursor ?? {});
-      if (page === 'stopped') continue;
-      if (page === null) {
+      const asked = Date.now();
+      const { range } = stream.plan;
+      const listed = await this.host.listPage(range, cursor ?? {});
+      if (listed === 'stopped') continue;
+      if (listed === null) {
         await this.finish(true);
-        this.stream.listedToEnd = true;
+        stream.listedToEnd = true;
         return;
       }
+      // The range may have been narrowed while the page was on its way: what lies past its new end is another stream's.
+      const narrowed = stream.plan.range !== range ? stream.plan.range.through : undefined;
+      const page = narrowed === undefined ? listed : clipThrough(listed, narrowed);
+      if (page.entries.length > 0) stream.frontier = page.entries[page.entries.length - 1].key;
+      if (page.next) this.host.onPage?.(stream, page, listed.ms ?? Date.now() - asked);
       const entries = [...page.entries];
       if (this.untrustedKey !== undefined) await this.rebuildKeyState(this.untrustedKey, entries[0]);
       if (held) entries.unshift(held);
@@ -113,7 +136,7 @@ export class StreamRunner {
       if (!page.next && !this.host.capReached()) {
         await this.take(null, this.selector.end());
         await this.finish(false);
-        this.stream.listedToEnd = true;
+        stream.listedToEnd = true;
         return;
       }
     }

@@ -64,6 +64,8 @@ const NEAR_MEASURED = 1.05;
  * far also spent the partition's burst, so divide by the time plus this much burst.
  */
 const ASSUMED_BURST_SECONDS = 1;
+/** Sends remembered for the first estimate: at S3's 3,500/s in 100-key batches, over a minute and a half of slow start. */
+const MAX_SENDS_KEPT = 4096;
 /** How far ahead of the pacer a stream may queue batches (ms): batches are then cut at about the rate they are sent at. */
 const LOOKAHEAD_MS = 1000;
 
@@ -115,6 +117,8 @@ export class RateController {
   private throttledKeys = 0;
   /** Recent throttles, oldest first. */
   private empties: EmptyPoint[] = [];
+  /** Until the first throttle: when each batch was sent, and the keys sent before it (for the first estimate). */
+  private sends: Array<{ readonly at: number; readonly sentBefore: number }> = [];
   /** Callers waiting for their turn, in order. */
   private queue: Promise<void> = Promise.resolve();
   private readonly decrease: number;
@@ -178,6 +182,7 @@ export class RateController {
     this.startedAt ??= at;
     this.nextSendAt = Math.max(at, this.nextSendAt) + (keys / this.rate) * 1000;
     const ticket = { at, sentBefore: this.sent, keys };
+    if (this.empties.length === 0 && this.sends.length < MAX_SENDS_KEPT) this.sends.push(ticket);
     this.sent += keys;
     return ticket;
   }
@@ -239,8 +244,28 @@ export class RateController {
       if (uncertainty <= MAX_UNCERTAINTY * rate) return { rate, betweenThrottles: true };
     }
     if (this.measured !== undefined || this.empties.length > 1 || this.startedAt === undefined) return undefined;
+    return { rate: this.firstEstimate(at), betweenThrottles: false };
+  }
+
+  /**
+   * The rate at the first throttle. The bucket is empty now, and was full at
+   * most a burst ago, some time back: over the window since then S3 admitted
+   * its burst plus its rate × the window, and over any other window less
+   * (before it the bucket overflowed, unused; after it, it held less than a
+   * burst). So the rate is the most any window ending now admitted, over the
+   * window plus a burst. Counting only from the start would take a slow start
+   * (a stream that lists more slowly than the partition deletes, a split not
+   * yet made) for the partition's rate.
+   */
+  private firstEstimate(at: EmptyPoint): number {
     // The bucket held somewhere between none and all of the refused batch's keys: count half.
-    const admitted = at.sentBefore - at.throttledBefore + at.keys / 2;
-    return { rate: admitted / ((at.at - this.startedAt) / 1000 + ASSUMED_BURST_SECONDS), betweenThrottles: false };
+    const admittedSince = (sentBefore: number) => at.sentBefore - sentBefore - at.throttledBefore + at.keys / 2;
+    let best = admittedSince(0) / ((at.at - this.startedAt!) / 1000 + ASSUMED_BURST_SECONDS);
+    for (const send of this.sends) {
+      if (send.at >= at.at) break;
+      best = Math.max(best, admittedSince(send.sentBefore) / ((at.at - send.at) / 1000 + ASSUMED_BURST_SECONDS));
+    }
+    this.sends = [];
+    return best;
   }
 }

@@ -28,6 +28,8 @@ export interface VersionPage {
   readonly entries: VersionEntry[];
   /** Cursor of the next page; `null` when the range is exhausted. */
   readonly next: ListCursor | null;
+  /** How long the request that answered took, ms, when the lister timed it. */
+  readonly ms?: number;
 }
 
 /** Decodes a value from an `EncodingType=url` response (S3 encodes spaces as `+`). */
@@ -162,26 +164,30 @@ export async function listVersionPage(
 ): Promise<VersionPage> {
   const page = await fetchPage(client, bucket, range, cursor, abortSignal);
   let entries = page.entries;
-  let exhausted = !page.isTruncated;
   if (range.after !== undefined && cursor.keyMarker === undefined) {
     // S3 starts after KeyMarker; moto starts at it (and drops one entry), so
     // enforce the range's lower bound here rather than trust the server.
     const after = range.after;
     entries = entries.filter((e) => compareKeys(e.key, after) > 0);
   }
-  if (range.through !== undefined) {
-    const through = range.through;
-    const firstBeyond = entries.findIndex((e) => compareKeys(e.key, through) > 0);
-    if (firstBeyond >= 0) {
-      entries = entries.slice(0, firstBeyond);
-      exhausted = true;
-    }
-  }
-  if (exhausted) return { entries, next: null };
   const last = entries[entries.length - 1];
   // NextKeyMarker is authoritative; fall back to the last entry if a store omits it.
-  const next: ListCursor = page.nextKeyMarker !== undefined
-    ? { keyMarker: page.nextKeyMarker, versionIdMarker: page.nextVersionIdMarker }
-    : { keyMarker: last?.key, versionIdMarker: last?.versionId };
-  return { entries, next };
+  const next: ListCursor | null = !page.isTruncated
+    ? null
+    : page.nextKeyMarker !== undefined
+      ? { keyMarker: page.nextKeyMarker, versionIdMarker: page.nextVersionIdMarker }
+      : { keyMarker: last?.key, versionIdMarker: last?.versionId };
+  return range.through === undefined ? { entries, next } : clipThrough({ entries, next }, range.through);
+}
+
+/**
+ * The part of `page` up to `through`: when some entry lies past it, the
+ * entries before that one, and no next page (the range ends in this page).
+ */
+export function clipThrough(page: VersionPage, through: string): VersionPage {
+  const { entries } = page;
+  // Entries come in key order: one comparison settles most pages.
+  if (entries.length === 0 || compareKeys(entries[entries.length - 1].key, through) <= 0) return page;
+  const firstBeyond = page.entries.findIndex((e) => compareKeys(e.key, through) > 0);
+  return firstBeyond < 0 ? page : { entries: page.entries.slice(0, firstBeyond), next: null };
 }

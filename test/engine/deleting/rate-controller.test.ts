@@ -134,6 +134,25 @@ describe('RateController: throttles', () => {
     expect(rc.throttles).toBe(1);
   });
 
+  it('at the first throttle, counts from when sending began to drain the partition, not from a slow start before it', async () => {
+    // GIVEN two batches of 100 keys half a second apart (a stream listing slowly, before its split),
+    // then ten batches at 1000 keys/s from 1 s to 1.9 s, the last of which is throttled
+    const { clock, rc } = controller(1000);
+    await rc.acquire(100);
+    await clock.advance(500);
+    await rc.acquire(100);
+    await clock.advance(500);
+    const tickets = await sendMany(rc, clock, 10, 100);
+
+    // WHEN its throttle is reported
+    rc.onThrottle(tickets[9]);
+
+    // THEN the estimate is the busiest window that ends at the throttle: 900 keys from 1 s, plus half the
+    // refused batch, over 0.9 s + 1 s of burst (500 keys/s), where counting from the start gives
+    // 1,150 over 2.9 s (397 keys/s); the controller sends at 98 % of it
+    expect(rc.currentRate).toBeCloseTo(0.98 * ((900 + 50) / 1.9), 6);
+  });
+
   it('measures the rate between two throttles at least a second apart and sends just under it', async () => {
     // GIVEN a first throttle at 900 ms (as above), then twelve batches of 100 keys at the new rate
     const { clock, rc } = controller(1000);
