@@ -55,15 +55,15 @@ function ceilingFor(s: Scenario, versions: number): number {
 
 /**
  * The fastest any purge of `versions` can go in a cell, latencies included: one list page before the first
- * DeleteObjects, the tokens after the burst (or, if slower, one listing stream reading 1,000 entries per page
- * latency), and one DeleteObjects latency for the last answer. What "of reachable" divides by.
+ * DeleteObjects, the tokens after the burst, and one DeleteObjects latency for the last answer. What "of
+ * reachable" divides by. One listing stream reads only 1,000 entries per page latency, but the engine splits a
+ * stream that lists more slowly than its partition deletes (engine/stream-splitter.ts), so listing is no bound.
  */
 function reachableFor(s: Scenario, versions: number): number {
   const rate = s.model.rate!;
   const burst = rate * (s.model.burstSeconds ?? 1);
   const tokenSeconds = Math.max(0, versions - burst) / rate;
-  const listSeconds = ((Math.ceil(versions / 1000) - 1) * s.model.listLatencyMs!) / 1000;
-  return versions / ((s.model.listLatencyMs! + s.model.deleteBaseMs!) / 1000 + Math.max(tokenSeconds, listSeconds));
+  return versions / ((s.model.listLatencyMs! + s.model.deleteBaseMs!) / 1000 + tokenSeconds);
 }
 
 const pct = (x: number) => `${x.toFixed(1)}%`;
@@ -77,7 +77,7 @@ export function sweepSection(cells: readonly Scenario[], rows: readonly Row[]): 
     'One prefix per cell. "Of ceiling": versions/s ÷ the fastest the model allows for that many versions ' +
       '(rate × N ÷ (N − burst), the bucket starting full); the burst is 1 s of tokens, 2 s at 500/s so that a 1,000-key request fits. ' +
       '"Of reachable": ÷ the fastest any purge can go with the cell\'s latencies (one list page before the first delete, ' +
-      'the tokens or one stream\'s 1,000 entries per list latency, whichever is slower, and the last delete\'s latency). ' +
+      'the tokens, and the last delete\'s latency; listing is no bound, since a stream that lists more slowly than its partition deletes is split). ' +
       'The handler empties as many versions as the engine where its list–delete loop could outrun the rate, else at most 5,000.',
     '',
     '| Rate/s | Delete ms | List ms | Versions | Engine versions/s | Of ceiling | Of reachable | Throttled | aws-cdk versions (versions/s) | vs aws-cdk | Old engine versions/s | Old of ceiling | New ÷ old |',

@@ -397,6 +397,7 @@ class PurgeRun {
           client: this.client,
           bucket: this.o.bucket,
           when: this.o.splitListing ?? 'auto',
+          signal: this.stop.signal,
           freeStreams: () => pool.free,
           add: (more) => {
             const added = more.map((plan): StreamRun => ({ plan, listedToEnd: false }));

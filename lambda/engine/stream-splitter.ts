@@ -1,4 +1,5 @@
 import type { S3Client } from '@aws-sdk/client-s3';
+import { setMaxListeners } from 'node:events';
 import { compareKeys } from './listing/key-order';
 import { thinBoundaries } from './listing/key-ranges';
 import { probeSplitPoints, splitCandidates } from './listing/split-points';
@@ -30,6 +31,8 @@ export interface SplitterHost {
   readonly client: S3Client;
   readonly bucket: string;
   readonly when: SplitListing;
+  /** The run's stop: probes still out are aborted with it. */
+  readonly signal: AbortSignal;
   /** How many more streams could run at once now. */
   freeStreams(): number;
   /** Starts streams for the ranges split off. */
@@ -56,9 +59,16 @@ export interface SplitterHost {
 export class StreamSplitter {
   private readonly pagesSeen = new Map<StreamRun, number>();
   private readonly keys = new Map<StreamRun, string[]>();
+  /** Aborts the probes: the run stopped, or the pass is over. */
   private readonly stop = new AbortController();
+  private readonly follow = () => this.stop.abort();
 
-  constructor(private readonly host: SplitterHost) {}
+  constructor(private readonly host: SplitterHost) {
+    // Each probe in flight listens to it (up to 32 at once): no leak warning on stderr.
+    setMaxListeners(0, this.stop.signal);
+    if (host.signal.aborted) this.follow();
+    host.signal.addEventListener('abort', this.follow, { once: true });
+  }
 
   /** Lets `stream` be split: a fresh stream of the pass's plan. */
   watch(stream: StreamRun): void {
@@ -84,6 +94,7 @@ export class StreamSplitter {
 
   /** The pass is over: probes still out are aborted, and their answers ignored. */
   close(): void {
+    this.host.signal.removeEventListener('abort', this.follow);
     this.stop.abort();
     this.pagesSeen.clear();
     this.keys.clear();
