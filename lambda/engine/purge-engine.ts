@@ -297,8 +297,7 @@ class PurgeRun {
    */
   private async planPass(): Promise<StreamPlan[]> {
     if (this.o.range) return [{ scope: this.rangeScope, range: this.o.range, start: FRESH }];
-    const listConcurrency = this.o.listConcurrency ?? DEFAULT_LIST_CONCURRENCY;
-    const sharded = this.mode === 'purge' && !this.dryRun && this.pass === 1 && listConcurrency > 1;
+    const sharded = this.listsInParallel();
     const plans: StreamPlan[] = [];
     // Early pages belong to the pass that asked for them: a later pass lists afresh (and the run's end
     // closes them too, in executeRun's finally). Only a run of one scope asks: with many, the last
@@ -391,8 +390,7 @@ class PurgeRun {
         listing.delete(r);
       }
     });
-    // Only the first purge pass splits streams, as it splits scopes at their folders (planPass).
-    const splitter = this.splitsStreams()
+    const splitter = this.listsInParallel() && this.o.range === undefined
       ? new StreamSplitter({
           client: this.client,
           bucket: this.o.bucket,
@@ -412,6 +410,12 @@ class PurgeRun {
     try {
       pool.add(runs);
       await pool.done();
+    } catch (err) {
+      // The run fails with this error: stop the other streams (and their batches) before saying so.
+      this.stop.abort();
+      await pool.settled();
+      await deleter.drain();
+      throw err;
     } finally {
       splitter?.close();
     }
@@ -429,9 +433,13 @@ class PurgeRun {
     return { left, redo };
   }
 
-  /** Streams of this pass may be split while they list (stream-splitter.ts): a purge's first pass, as in {@link planPass}. */
-  private splitsStreams(): boolean {
-    return this.mode === 'purge' && !this.dryRun && this.pass === 1 && this.o.range === undefined && (this.o.listConcurrency ?? DEFAULT_LIST_CONCURRENCY) > 1;
+  /**
+   * Whether this pass lists in parallel: split at folders ({@link planPass}) and, a stream that lists slowly, while
+   * it lists (stream-splitter.ts). A purge's first pass only (see planPass for why). A run restricted to a range
+   * (a workflow slice, whose planner split the bucket already) is not split either way.
+   */
+  private listsInParallel(): boolean {
+    return this.mode === 'purge' && !this.dryRun && this.pass === 1 && (this.o.listConcurrency ?? DEFAULT_LIST_CONCURRENCY) > 1;
   }
 
   /** Lists one range to its end, or until the run stops (engine/stream-runner.ts). */

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { compareKeys } from './listing/key-order';
 import { PurgeError } from './errors';
 import type { RetentionPolicy } from './retention-policy';
 import type { DeleteFailure } from './types';
@@ -238,6 +239,15 @@ const contiguous = (a: StreamToken, b: StreamToken): boolean => a.n === undefine
 const started = (s: StreamToken): boolean => s.k !== undefined;
 
 /**
+ * The streams by prefix, then by where each range starts: the order {@link compact} merges in. A pass that
+ * split a running stream (stream-splitter.ts) has its new ranges last, after ranges further on in the key space.
+ */
+function inKeyOrder(streams: readonly StreamToken[]): StreamToken[] {
+  const start = (x: StreamToken, y: StreamToken) => (x.a === undefined ? (y.a === undefined ? 0 : -1) : y.a === undefined ? 1 : compareKeys(x.a, y.a));
+  return [...streams].sort((x, y) => x.s - y.s || start(x, y));
+}
+
+/**
  * Makes `streams` smaller, one step at a time, from the step that costs
  * nothing to those that repeat work. None ever skips a key: a merged or
  * restarted stream lists again what its parts had left, and more.
@@ -282,7 +292,7 @@ function compact(streams: StreamToken[]): StreamToken[] | null {
  * they must be (see `compact`), then as many failures as fit, messages cut.
  */
 export function boundResumeToken(token: ResumeToken): ResumeToken {
-  let bounded: ResumeToken = { ...token, errors: [], ...(token.uploadErrors !== undefined && { uploadErrors: [] }) };
+  let bounded: ResumeToken = { ...token, streams: inKeyOrder(token.streams), errors: [], ...(token.uploadErrors !== undefined && { uploadErrors: [] }) };
   while (size(bounded) > MAX_RESUME_TOKEN_BYTES) {
     const smaller = compact(bounded.streams);
     if (!smaller) throw new Error(`a resume token cannot be made smaller than ${size(bounded)} bytes`);

@@ -29,9 +29,27 @@ export class StreamPool<T> {
     }
   }
 
-  /** Settles once every stream added has run; rejects with the first error a stream threw. */
+  /** Settles once every stream added has run; rejects with the first error a stream threw (see {@link settled}). */
   async done(): Promise<void> {
-    while (this.workers.length > 0) await Promise.all(this.workers.splice(0));
+    for (let awaited = 0; awaited < this.workers.length; ) {
+      const more = this.workers.slice(awaited);
+      awaited = this.workers.length;
+      await Promise.all(more);
+    }
+  }
+
+  /**
+   * Drops the streams not started, and settles once every worker has ended,
+   * errors or not: after done() rejected, the other streams are still running
+   * until the caller stops them, and a failed run must not leave them listing
+   * and deleting behind it.
+   */
+  async settled(): Promise<void> {
+    this.queue.length = 0;
+    for (let awaited = 0; awaited < this.workers.length; ) {
+      awaited = this.workers.length;
+      await Promise.allSettled(this.workers.slice(0, awaited));
+    }
   }
 
   private async takeTurns(): Promise<void> {

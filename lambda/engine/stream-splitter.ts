@@ -64,7 +64,7 @@ export class StreamSplitter {
   private readonly follow = () => this.stop.abort();
 
   constructor(private readonly host: SplitterHost) {
-    // Each probe in flight listens to it (up to 32 at once): no leak warning on stderr.
+    // Every split's probes listen to it: no leak warning on stderr.
     setMaxListeners(0, this.stop.signal);
     if (host.signal.aborted) this.follow();
     host.signal.addEventListener('abort', this.follow, { once: true });
@@ -113,7 +113,7 @@ export class StreamSplitter {
     if (candidates.length === 0) return;
     let points: string[];
     try {
-      points = await probeSplitPoints(this.host.client, this.host.bucket, range.prefix, candidates, this.stop.signal);
+      points = await probeSplitPoints(this.host.client, this.host.bucket, range.prefix, candidates, { through: range.through, signal: this.stop.signal });
     } catch {
       // Splitting only speeds the listing up; the stream lists its whole range without it.
       return;

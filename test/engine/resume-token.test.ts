@@ -134,6 +134,28 @@ describe('boundResumeToken', () => {
     );
   });
 
+  test('never drops a key either when the streams come out of key order (a split adds its ranges last)', () => {
+    fc.assert(
+      fc.property(streamsArbitrary, fc.array(fc.nat(), { minLength: 64, maxLength: 64 }), (sorted, order) => {
+        // GIVEN the streams of a stopped run in any order, with keys long enough that they must be compacted
+        // (one shared head keeps their order)
+        const long = (k: string | undefined) => (k === undefined ? undefined : 'L'.repeat(400) + k);
+        const streams = sorted.map((s): StreamToken => ({ ...s, ...(s.a !== undefined && { a: long(s.a) }), ...(s.t !== undefined && { t: long(s.t) }), ...(s.k !== undefined && { k: long(s.k) }) }));
+        const shuffled = streams.map((s, i) => ({ s, rank: order[i] })).sort((x, y) => x.rank - y.rank).map((x) => x.s);
+        // WHEN the token is bounded
+        const bounded = boundResumeToken(token({ streams: shuffled }));
+        // THEN every key a stream still had to list is listed by the bounded token
+        expect(bytes(bounded)).toBeLessThanOrEqual(MAX_RESUME_TOKEN_BYTES);
+        for (const original of streams) {
+          for (const key of [original.k, original.t].filter((k): k is string => k !== undefined)) {
+            if (covers(original, original.s, key)) expect(bounded.streams.some((b) => covers(b, original.s, key))).toBe(true);
+          }
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   test('leaves a token that fits unchanged, and cuts long failure messages', () => {
     const small = token({ streams: [{ s: 0, k: 'a', i: 'v' }], errors: [{ key: 'k', versionId: 'v', code: 'AccessDenied', message: 'm'.repeat(1000) }] });
     const bounded = boundResumeToken(small);

@@ -64,11 +64,27 @@ describe('StreamPool', () => {
     expect(done).toBe(true);
   });
 
-  it('rejects done() with the first error a stream threw', async () => {
+  it('rejects done() with the first error a stream threw; settled() drops the streams not started and waits for the running ones', async () => {
+    // GIVEN a pool of two: one stream runs until released, the other fails, two more wait
+    const gate = new Gate();
     const pool = new StreamPool(2, async (name: string) => {
       if (name === 'bad') throw new Error('listing failed');
+      await gate.run(name);
     });
-    pool.add(['ok', 'bad', 'ok2']);
+    pool.add(['slow', 'bad', 'queued1', 'queued2']);
+
+    // THEN done() rejects with the failure
     await expect(pool.done()).rejects.toThrow('listing failed');
+
+    // WHEN the caller stops the pool
+    let settled = false;
+    const stopping = pool.settled().then(() => (settled = true));
+    await tick();
+
+    // THEN the streams not started yet never start, and settled() waits until the running one has ended
+    expect(settled).toBe(false);
+    gate.release('slow');
+    await stopping;
+    expect(gate.started).toEqual(['slow']);
   });
 });

@@ -248,14 +248,15 @@ export class RateController {
   }
 
   /**
-   * The rate at the first throttle. The bucket is empty now, and was full at
-   * most a burst ago, some time back: over the window since then S3 admitted
-   * its burst plus its rate × the window, and over any other window less
-   * (before it the bucket overflowed, unused; after it, it held less than a
-   * burst). So the rate is the most any window ending now admitted, over the
-   * window plus a burst. Counting only from the start would take a slow start
-   * (a stream that lists more slowly than the partition deletes, a split not
-   * yet made) for the partition's rate.
+   * The rate at the first throttle. The partition's bucket is empty now. Over
+   * the window since it was last full, S3 admitted its burst plus its rate ×
+   * the window; over any window ending now that starts earlier, less (the full
+   * bucket overflowed, and those tokens were lost), and over any that starts
+   * later, less too (the bucket held less than a burst). So the rate is the
+   * most that any window ending now admitted, over the window plus the burst
+   * (taken as a second of the rate). Counting from the start only would take a
+   * slow start (a stream that lists more slowly than the partition deletes, a
+   * split not yet made) for the partition's rate.
    */
   private firstEstimate(at: EmptyPoint): number {
     // The bucket held somewhere between none and all of the refused batch's keys: count half.

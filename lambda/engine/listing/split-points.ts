@@ -1,4 +1,5 @@
 import { ListObjectVersionsCommand, type S3Client } from '@aws-sdk/client-s3';
+import { setMaxListeners } from 'node:events';
 import { compareKeys } from './key-order';
 
 /**
@@ -67,19 +68,22 @@ export function splitCandidates(keys: readonly string[], last: string, prefix: s
 /**
  * The candidates to split at, from what the probes found: `firstAfter[i]` is
  * the first key listed after `candidates[i]` (sorted), undefined when there is
- * none. The first candidate is always kept: it ends the running stream's
- * range. Each other one is kept when the interval it ends holds a key, and the
- * last kept one only when something lies after it, so no new range is empty.
+ * none; `through`: the end of the range being split. The first candidate is
+ * always kept: it ends the running stream's range. Each other one is kept when
+ * the interval it ends holds a key, and the last kept one only when something
+ * lies after it within the range, so no new range is empty.
  */
-export function keptSplitPoints(candidates: readonly string[], firstAfter: readonly (string | undefined)[]): string[] {
+export function keptSplitPoints(candidates: readonly string[], firstAfter: readonly (string | undefined)[], through?: string): string[] {
   if (candidates.length === 0) return [];
+  // A key past the range's end belongs to the next range: for this one, there is nothing after.
+  const within = (key: string | undefined) => (key !== undefined && through !== undefined && compareKeys(key, through) > 0 ? undefined : key);
   const kept = [candidates[0]];
-  const next = new Map<string, string | undefined>([[candidates[0], firstAfter[0]]]);
+  const next = new Map<string, string | undefined>([[candidates[0], within(firstAfter[0])]]);
   for (let i = 1; i < candidates.length; i++) {
     const found = firstAfter[i - 1];
     if (found !== undefined && compareKeys(found, candidates[i]) <= 0) {
       kept.push(candidates[i]);
-      next.set(candidates[i], firstAfter[i]);
+      next.set(candidates[i], within(firstAfter[i]));
     }
   }
   // The last kept point's range runs to the end: drop points after which nothing is left.
@@ -108,16 +112,27 @@ export async function probeSplitPoints(
   bucket: string,
   prefix: string,
   candidates: readonly string[],
-  signal?: AbortSignal,
+  options: { readonly through?: string; readonly signal: AbortSignal },
 ): Promise<string[]> {
+  // One failed probe ends the split: the others are aborted rather than left to finish for nothing.
+  const probes = new AbortController();
+  setMaxListeners(0, probes.signal);
+  const follow = () => probes.abort();
+  if (options.signal.aborted) follow();
+  options.signal.addEventListener('abort', follow, { once: true });
   const found = new Array<string | undefined>(candidates.length);
   let next = 0;
   const worker = async () => {
-    while (next < candidates.length && signal?.aborted !== true) {
+    while (next < candidates.length && !probes.signal.aborted) {
       const i = next++;
-      found[i] = await firstKeyAfter(client, bucket, prefix, candidates[i], signal);
+      found[i] = await firstKeyAfter(client, bucket, prefix, candidates[i], probes.signal);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(PROBE_CONCURRENCY, candidates.length) }, worker));
-  return keptSplitPoints(candidates, found);
+  try {
+    await Promise.all(Array.from({ length: Math.min(PROBE_CONCURRENCY, candidates.length) }, worker));
+  } finally {
+    options.signal.removeEventListener('abort', follow);
+    probes.abort();
+  }
+  return keptSplitPoints(candidates, found, options.through);
 }

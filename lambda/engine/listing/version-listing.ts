@@ -188,6 +188,6 @@ export function clipThrough(page: VersionPage, through: string): VersionPage {
   const { entries } = page;
   // Entries come in key order: one comparison settles most pages.
   if (entries.length === 0 || compareKeys(entries[entries.length - 1].key, through) <= 0) return page;
-  const firstBeyond = page.entries.findIndex((e) => compareKeys(e.key, through) > 0);
-  return firstBeyond < 0 ? page : { entries: page.entries.slice(0, firstBeyond), next: null };
+  const firstBeyond = entries.findIndex((e) => compareKeys(e.key, through) > 0);
+  return { entries: entries.slice(0, firstBeyond), next: null };
 }

@@ -19,13 +19,19 @@ const inRange = (key: string, r: KeyRange): boolean =>
 /** The first key of `sorted` after `after`, as a one-entry listing answers. */
 const firstAfter = (sorted: readonly string[], after: string) => sorted.find((k) => compareKeys(k, after) > 0);
 
-/** The split of `keys` after the first `listed` of them, as the splitter makes it: the running stream's range, then the new ones. */
-function splitAfter(keys: readonly string[], listed: number, prefix: string): { candidates: string[]; ranges: KeyRange[]; rest: string[] } {
+/**
+ * The split of `keys` after the first `listed` of them, as the splitter makes it: the running stream's range,
+ * then the new ones, the last ending at `through` when the range being split has an end.
+ */
+function splitAfter(keys: readonly string[], listed: number, prefix: string, through?: string): { candidates: string[]; ranges: KeyRange[]; rest: string[] } {
   const sorted = [...new Set(keys)].sort(compareKeys);
   const seen = sorted.slice(0, listed);
-  const candidates = splitCandidates(seen, seen[seen.length - 1], prefix);
-  const points = keptSplitPoints(candidates, candidates.map((c) => firstAfter(sorted, c)));
-  return { candidates, ranges: rangesFromBoundaries(prefix, points), rest: sorted.slice(listed) };
+  const candidates = splitCandidates(seen, seen[seen.length - 1], prefix, through);
+  // The probes list past the range's end, as ListObjectVersions does.
+  const points = keptSplitPoints(candidates, candidates.map((c) => firstAfter(sorted, c)), through);
+  const ranges = rangesFromBoundaries(prefix, points).map((r, i, all) => (i === all.length - 1 && through !== undefined ? { ...r, through } : r));
+  const inside = sorted.filter((k) => through === undefined || compareKeys(k, through) <= 0);
+  return { candidates, ranges, rest: inside.slice(listed) };
 }
 
 const printable = fc.integer({ min: 0x21, max: 0x7e }).map((c) => String.fromCharCode(c));
@@ -35,19 +41,22 @@ const word = (char: fc.Arbitrary<string>, min: number, max: number) => fc.array(
 describe('splitCandidates and keptSplitPoints', () => {
   it('split past what was listed, into ranges that each hold a key, covering every key once', () => {
     fc.assert(
-      fc.property(fc.constantFrom('', 'p00/'), fc.array(word(anyChar, 0, 7), { minLength: 2, maxLength: 120 }), fc.nat(), (prefix, suffixes, cut) => {
-        // GIVEN flat keys under a prefix, of which a stream has listed the first few
-        const keys = [...new Set(suffixes.map((s) => prefix + s))].sort(compareKeys);
+      fc.property(fc.constantFrom('', 'p00/'), fc.array(word(anyChar, 0, 7), { minLength: 2, maxLength: 120 }), fc.nat(), fc.option(fc.nat()), (prefix, suffixes, cut, end) => {
+        // GIVEN flat keys under a prefix, in a range that may end at one of them, of which a stream has listed the first few
+        const all = [...new Set(suffixes.map((s) => prefix + s))].sort(compareKeys);
+        const through = end === null ? undefined : all[end % all.length];
+        const keys = through === undefined ? all : all.filter((k) => compareKeys(k, through) <= 0);
         fc.pre(keys.length >= 2);
         const listed = 2 + (cut % (keys.length - 1));
-        // WHEN the rest is split
-        const { candidates, ranges, rest } = splitAfter(keys, listed, prefix);
+        // WHEN the rest of the range is split (the probes see the keys past its end too)
+        const { candidates, ranges, rest } = splitAfter(all, listed, prefix, through);
         // THEN the candidates lie past the last key listed, under the prefix, at most MAX_SPLIT_PROBES of them
         const last = keys[listed - 1];
         expect(candidates.length).toBeLessThanOrEqual(MAX_SPLIT_PROBES);
         for (const c of candidates) {
           expect(compareKeys(c, last)).toBeGreaterThan(0);
           expect(c.startsWith(prefix)).toBe(true);
+          if (through !== undefined) expect(compareKeys(c, through)).toBeLessThan(0);
         }
         // AND the running stream keeps what it listed, every key is in exactly one range, and every new range holds a key
         for (const key of keys.slice(0, listed)) expect(inRange(key, ranges[0])).toBe(true);
@@ -79,6 +88,15 @@ describe('splitCandidates and keptSplitPoints', () => {
     const sizes = ranges.slice(1).map((r) => rest.filter((k) => inRange(k, r)).length);
     expect(sizes.length).toBeGreaterThanOrEqual(10);
     expect(Math.max(...sizes)).toBeLessThanOrEqual(rest.length / 12);
+  });
+
+  it('splits off no empty range when the only keys past a point lie beyond the range being split', () => {
+    // GIVEN keys k00–k09 and k30–k39, a range that ends at k2z (a folder-like boundary), and k00–k09 listed
+    const keys = [...Array.from({ length: 10 }, (_, i) => `k0${i}`), ...Array.from({ length: 10 }, (_, i) => `k3${i}`)];
+    // WHEN the rest of the range is split (the probe after k1 finds k30, past the range's end)
+    const { ranges } = splitAfter(keys, 10, '', 'k2z');
+    // THEN nothing is split off: the range holds nothing after k09
+    expect(ranges).toHaveLength(1);
   });
 
   it('proposes nothing when the pages show one key, or keys that vary only outside printable ASCII', () => {
