@@ -403,7 +403,7 @@ class PurgeRun {
             pool.add(added);
           },
           isListing: (r) => listing.has(r) && !r.listedToEnd && !this.listingStopped(),
-          rateOf: (r) => this.rateFor(r.plan).currentRate,
+          rateOf: (r) => this.rateFor(r.plan),
         })
       : undefined;
     for (const r of runs) splitter?.watch(r);

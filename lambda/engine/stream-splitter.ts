@@ -4,6 +4,7 @@ import { compareKeys } from './listing/key-order';
 import { thinBoundaries } from './listing/key-ranges';
 import { probeSplitPoints, splitCandidates } from './listing/split-points';
 import type { VersionPage } from './listing/version-listing';
+import type { RateController } from './deleting/rate-controller';
 import type { Checkpoint } from './stream-ledger';
 import { partitionOf, type StreamPlan, type StreamRun } from './stream-runner';
 
@@ -15,14 +16,20 @@ import { partitionOf, type StreamPlan, type StreamRun } from './stream-runner';
 export type SplitListing = 'auto' | 'always' | 'never';
 
 /**
- * 'auto' splits a stream whose listing could supply less than this many times
- * the rate its partition deletes at now. Above it, the one stream keeps up
- * even after slow start doubles the rate once; below it, it would hold the
- * deletions back (one stream reads 3,333 entries a second at 300 ms a page).
+ * 'auto' splits a stream whose listing supplies less than this many times the
+ * rate its partition deletes at: one stream reads 3,333 entries a second at
+ * 300 ms a page, under S3's 3,500 deletes, and 8,333 at 120 ms, which keeps
+ * up. Chosen on the S3 model's sweep (bench/README.md, eighth session): at 2,
+ * 120 ms pages split too, for nothing.
  */
-export const LIST_BOUND_FACTOR = 2;
-/** Pages of a stream whose time may trigger its split: a second look, in case the first answer was quick by chance. */
-const PAGES_CONSIDERED = 2;
+export const LIST_BOUND_FACTOR = 1.5;
+/**
+ * 'auto' decides at the first page after the partition's first 503 (its rate
+ * then estimated), or at the stream's third page if none came: before that the
+ * rate is S3's documented 3,500 a second, a guess. Splits made on that guess
+ * in a partition of 500 a second cost 1–6 % of its rate in the sweep.
+ */
+const DECIDE_BY_PAGE = 3;
 
 const FRESH: Checkpoint = { cursor: null, selector: undefined, taintedKey: null };
 
@@ -39,8 +46,8 @@ export interface SplitterHost {
   add(plans: readonly StreamPlan[]): void;
   /** True while `stream` is listing (started, not stopped, not at its end). */
   isListing(stream: StreamRun): boolean;
-  /** The deletion rate of the stream's partition now, keys/s. */
-  rateOf(stream: StreamRun): number;
+  /** The rate controller of the stream's partition. */
+  rateOf(stream: StreamRun): Pick<RateController, 'currentRate' | 'throttles'>;
 }
 
 /**
@@ -57,8 +64,8 @@ export interface SplitterHost {
  * that fails only means no split.
  */
 export class StreamSplitter {
-  private readonly pagesSeen = new Map<StreamRun, number>();
-  private readonly keys = new Map<StreamRun, string[]>();
+  /** Watched streams: the pages seen so far, their entries, and the time they took. */
+  private readonly seen = new Map<StreamRun, { pages: number; entries: number; ms: number; keys: string[] }>();
   /** Aborts the probes: the run stopped, or the pass is over. */
   private readonly stop = new AbortController();
   private readonly follow = () => this.stop.abort();
@@ -72,37 +79,29 @@ export class StreamSplitter {
 
   /** Lets `stream` be split: a fresh stream of the pass's plan. */
   watch(stream: StreamRun): void {
-    if (this.host.when !== 'never' && stream.plan.start.cursor === null) this.pagesSeen.set(stream, 0);
+    if (this.host.when !== 'never' && stream.plan.start.cursor === null) this.seen.set(stream, { pages: 0, entries: 0, ms: 0, keys: [] });
   }
 
   /** A page of a watched stream that does not end it, `ms` after it was asked for. */
   onPage(stream: StreamRun, page: VersionPage, ms: number): void {
-    const seen = this.pagesSeen.get(stream);
+    const seen = this.seen.get(stream);
     if (seen === undefined) return;
-    const keys = this.keys.get(stream) ?? [];
-    for (const entry of page.entries) if (keys[keys.length - 1] !== entry.key) keys.push(entry.key);
-    this.keys.set(stream, keys);
-    const listsPerSecond = (page.entries.length * 1000) / Math.max(1, ms);
-    const due = this.host.when === 'always' || listsPerSecond < LIST_BOUND_FACTOR * this.host.rateOf(stream);
-    if (!due && seen + 1 < PAGES_CONSIDERED) {
-      this.pagesSeen.set(stream, seen + 1);
-      return;
-    }
-    this.forget(stream);
-    if (due) void this.split(stream, keys);
+    seen.pages++;
+    seen.entries += page.entries.length;
+    seen.ms += ms;
+    for (const entry of page.entries) if (seen.keys[seen.keys.length - 1] !== entry.key) seen.keys.push(entry.key);
+    const rate = this.host.rateOf(stream);
+    if (this.host.when === 'auto' && rate.throttles === 0 && seen.pages < DECIDE_BY_PAGE) return;
+    this.seen.delete(stream);
+    const listsPerSecond = (seen.entries * 1000) / Math.max(1, seen.ms);
+    if (this.host.when === 'always' || listsPerSecond < LIST_BOUND_FACTOR * rate.currentRate) void this.split(stream, seen.keys);
   }
 
   /** The pass is over: probes still out are aborted, and their answers ignored. */
   close(): void {
     this.host.signal.removeEventListener('abort', this.follow);
     this.stop.abort();
-    this.pagesSeen.clear();
-    this.keys.clear();
-  }
-
-  private forget(stream: StreamRun): void {
-    this.pagesSeen.delete(stream);
-    this.keys.delete(stream);
+    this.seen.clear();
   }
 
   private async split(stream: StreamRun, keys: readonly string[]): Promise<void> {
