@@ -4,7 +4,7 @@ import { compareKeys } from './listing/key-order';
 import { thinBoundaries } from './listing/key-ranges';
 import { probeSplitPoints, splitCandidates } from './listing/split-points';
 import type { VersionPage } from './listing/version-listing';
-import type { RateController } from './deleting/rate-controller';
+import { DOCUMENTED_RATE, type RateController } from './deleting/rate-controller';
 import type { Checkpoint } from './stream-ledger';
 import { partitionOf, type StreamPlan, type StreamRun } from './stream-runner';
 
@@ -24,12 +24,20 @@ export type SplitListing = 'auto' | 'always' | 'never';
  */
 export const LIST_BOUND_FACTOR = 1.5;
 /**
- * 'auto' decides at the first page after the partition's first 503 (its rate
- * then estimated), or at the stream's third page if none came: before that the
- * rate is S3's documented 3,500 a second, a guess. Splits made on that guess
- * in a partition of 500 a second cost 1–6 % of its rate in the sweep.
+ * 'auto' judges a stream from its third page on, or earlier after the
+ * partition's first 503, and again at each page until it splits (S3 scales a
+ * busy partition up). Until a 503 has estimated the partition's rate, the rate
+ * to compare with is S3's documented 3,500 a second: slow start's rate is a
+ * probe, and splits made on it in a partition of 500 a second cost 1–6 % of
+ * its rate in the sweep.
  */
 const DECIDE_BY_PAGE = 3;
+/**
+ * A partition that has taken the controller's rate this long without a 503
+ * is faster than documented (or a store that never throttles): from then on
+ * the controller's rate is the one to compare with.
+ */
+const UNTHROTTLED_MS = 3_000;
 
 const FRESH: Checkpoint = { cursor: null, selector: undefined, taintedKey: null };
 
@@ -64,8 +72,8 @@ export interface SplitterHost {
  * that fails only means no split.
  */
 export class StreamSplitter {
-  /** Watched streams: the pages seen so far, their entries, and the time they took. */
-  private readonly seen = new Map<StreamRun, { pages: number; entries: number; ms: number; keys: string[] }>();
+  /** Watched streams: when the first page came, the pages seen so far, their entries and time, and the first pages' keys. */
+  private readonly seen = new Map<StreamRun, { since: number; pages: number; entries: number; ms: number; keys: string[] }>();
   /** Aborts the probes: the run stopped, or the pass is over. */
   private readonly stop = new AbortController();
   private readonly follow = () => this.stop.abort();
@@ -79,22 +87,31 @@ export class StreamSplitter {
 
   /** Lets `stream` be split: a fresh stream of the pass's plan. */
   watch(stream: StreamRun): void {
-    if (this.host.when !== 'never' && stream.plan.start.cursor === null) this.seen.set(stream, { pages: 0, entries: 0, ms: 0, keys: [] });
+    if (this.host.when !== 'never' && stream.plan.start.cursor === null) this.seen.set(stream, { since: 0, pages: 0, entries: 0, ms: 0, keys: [] });
   }
 
   /** A page of a watched stream that does not end it, `ms` after it was asked for. */
   onPage(stream: StreamRun, page: VersionPage, ms: number): void {
     const seen = this.seen.get(stream);
     if (seen === undefined) return;
-    seen.pages++;
+    if (seen.pages++ === 0) seen.since = Date.now();
     seen.entries += page.entries.length;
     seen.ms += ms;
-    for (const entry of page.entries) if (seen.keys[seen.keys.length - 1] !== entry.key) seen.keys.push(entry.key);
-    const rate = this.host.rateOf(stream);
-    if (this.host.when === 'auto' && rate.throttles === 0 && seen.pages < DECIDE_BY_PAGE) return;
+    // The first pages' keys show how the stream's keys vary (listing/split-points.ts); later ones add little.
+    if (seen.pages <= DECIDE_BY_PAGE) for (const entry of page.entries) if (seen.keys[seen.keys.length - 1] !== entry.key) seen.keys.push(entry.key);
+    if (this.host.when === 'auto') {
+      const rate = this.rateToCompare(seen, this.host.rateOf(stream));
+      const listsPerSecond = (seen.entries * 1000) / Math.max(1, seen.ms);
+      if (rate === undefined || listsPerSecond >= LIST_BOUND_FACTOR * rate) return;
+    }
     this.seen.delete(stream);
-    const listsPerSecond = (seen.entries * 1000) / Math.max(1, seen.ms);
-    if (this.host.when === 'always' || listsPerSecond < LIST_BOUND_FACTOR * rate.currentRate) void this.split(stream, seen.keys);
+    void this.split(stream, seen.keys);
+  }
+
+  /** The partition rate a stream's listing is judged against now; undefined: too early to judge. */
+  private rateToCompare(seen: { since: number; pages: number }, rate: Pick<RateController, 'currentRate' | 'throttles'>): number | undefined {
+    if (rate.throttles > 0 || Date.now() - seen.since >= UNTHROTTLED_MS) return rate.currentRate;
+    return seen.pages >= DECIDE_BY_PAGE ? DOCUMENTED_RATE : undefined;
   }
 
   /** The pass is over: probes still out are aborted, and their answers ignored. */

@@ -1,8 +1,9 @@
 /**
  * When the stream splitter (engine/stream-splitter.ts) decides to split: in
  * 'auto', only a stream that lists more slowly than 1.5 times its partition's
- * rate, judged at the first page after the partition's first 503 or at the
- * stream's third page. Whether it splits shows as probes sent (the fake
+ * rate, judged from the first page after the partition's first 503 or from the
+ * stream's third page on, against S3's documented rate until a 503 (or 3 s
+ * without one) says what the partition takes. Whether it splits shows as probes sent (the fake
  * client answers every probe with nothing, so no range changes here); what a
  * split does to a listing is in split-listing.integ.test.ts.
  */
@@ -73,6 +74,22 @@ describe('StreamSplitter: when it splits', () => {
     const { pageListed, close } = splitter('auto', { currentRate: 3500, throttles: 0 });
     for (let n = 0; n < 4; n++) expect(await pageListed(n, 120)).toBe(0);
     close();
+  });
+
+  it("'auto': against S3's documented rate until a 503 or 3 s without one, then against the controller's rate (a store that never throttles)", async () => {
+    // GIVEN a partition whose controller has reached 10,000 keys/s without a 503, and 120 ms pages (8,333 entries/s)
+    const now = jest.spyOn(Date, 'now').mockReturnValue(1_000_000);
+    try {
+      const { pageListed, close } = splitter('auto', { currentRate: 10_000, throttles: 0 });
+      // THEN within its first 3 s the stream is judged against 3,500 a second, and keeps up
+      for (let n = 0; n < 4; n++) expect(await pageListed(n, 120)).toBe(0);
+      // AND once 3 s have passed without a 503, against 10,000 a second: it is split
+      now.mockReturnValue(1_003_000);
+      expect(await pageListed(4, 120)).toBeGreaterThan(0);
+      close();
+    } finally {
+      now.mockRestore();
+    }
   });
 
   it("'always' splits at the first page, whatever the timing; 'never' never does", async () => {

@@ -64,6 +64,8 @@ const NEAR_MEASURED = 1.05;
  * far also spent the partition's burst, so divide by the time plus this much burst.
  */
 const ASSUMED_BURST_SECONDS = 1;
+/** S3's documented DELETE rate per partitioned prefix, keys/s: where slow start begins. */
+export const DOCUMENTED_RATE = 3500;
 /** Sends remembered for the first estimate: at S3's 3,500/s in 100-key batches, over a minute and a half of slow start. */
 const MAX_SENDS_KEPT = 4096;
 /** How far ahead of the pacer a stream may queue batches (ms): batches are then cut at about the rate they are sent at. */
@@ -128,7 +130,7 @@ export class RateController {
   throttles = 0;
 
   constructor(options: RateControllerOptions = {}) {
-    this.rate = options.initialRate ?? 3500;
+    this.rate = options.initialRate ?? DOCUMENTED_RATE;
     this.decrease = options.decrease ?? 0.7;
     this.minRate = options.minRate ?? 50;
     this.clock = options.clock ?? systemClock;
