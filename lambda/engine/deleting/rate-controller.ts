@@ -92,8 +92,9 @@ const LOOKAHEAD_MS = 1000;
  *   scales the partition up. The probe is gentler while it is within 5 % of
  *   such a measurement: a long run at a partition's ceiling meets about half
  *   as many throttles.
- * - The first throttle ends slow start: the keys admitted so far, over the
- *   time so far plus a second of burst, estimate the rate. A throttle too soon
+ * - The first throttle ends slow start: the most keys admitted over any window
+ *   ending at it, over the window plus a second of burst, estimate the rate
+ *   (see `firstEstimate`). A throttle too soon
  *   after another to measure cuts the rate to `decrease` × its value; answers
  *   to requests sent before a cut do not cut again.
  * - Batches are at most a quarter second of the rate, so at a low rate one
