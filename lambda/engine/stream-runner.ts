@@ -51,7 +51,7 @@ export interface StreamHost {
   listingStopped(): boolean;
   /** A page; null when the bucket is gone; 'stopped' when the run stopped while retrying. */
   listPage(range: KeyRange, cursor: ListCursor): Promise<VersionPage | null | 'stopped'>;
-  /** A page that does not end the stream arrived, `ms` after it was asked for (before it is fed). */
+  /** A page that does not end the stream arrived, `ms` after it was asked for (its `ms`, as listPage timed it), before it is fed. */
   onPage?(stream: StreamRun, page: VersionPage, ms: number): void;
   /** True when one more entry may be selected beyond `pending` ones; false marks the cap as reached. */
   mayChoose(pending: number): boolean;
@@ -113,7 +113,6 @@ export class StreamRunner {
     let held: VersionEntry | null = null;
     for (;;) {
       if (this.host.listingStopped()) return this.finish(true);
-      const asked = Date.now();
       const { range } = stream.plan;
       const listed = await this.host.listPage(range, cursor ?? {});
       if (listed === 'stopped') continue;
@@ -126,7 +125,8 @@ export class StreamRunner {
       const narrowed = stream.plan.range !== range ? stream.plan.range.through : undefined;
       const page = narrowed === undefined ? listed : clipThrough(listed, narrowed);
       if (page.entries.length > 0) stream.frontier = page.entries[page.entries.length - 1].key;
-      if (page.next) this.host.onPage?.(stream, page, listed.ms ?? Date.now() - asked);
+      // A page its host did not time counts as instant: 'auto' never splits on it.
+      if (page.next) this.host.onPage?.(stream, page, listed.ms ?? 0);
       const entries = [...page.entries];
       if (this.untrustedKey !== undefined) await this.rebuildKeyState(this.untrustedKey, entries[0]);
       if (held) entries.unshift(held);
