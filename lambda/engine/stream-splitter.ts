@@ -41,6 +41,18 @@ const UNTHROTTLED_MS = 3_000;
 
 const FRESH: Checkpoint = { cursor: null, selector: undefined, taintedKey: null };
 
+/** What the splitter knows of a watched stream. */
+interface Watched {
+  /** When its first page came (ms since the epoch). */
+  since: number;
+  /** Pages seen, and their entries and listing time. */
+  pages: number;
+  entries: number;
+  ms: number;
+  /** The keys of its first pages, for the split points (listing/split-points.ts). */
+  keys: string[];
+}
+
 /** What the splitter needs from the pass. */
 export interface SplitterHost {
   readonly client: S3Client;
@@ -72,8 +84,7 @@ export interface SplitterHost {
  * that fails only means no split.
  */
 export class StreamSplitter {
-  /** Watched streams: when the first page came, the pages seen so far, their entries and time, and the first pages' keys. */
-  private readonly seen = new Map<StreamRun, { since: number; pages: number; entries: number; ms: number; keys: string[] }>();
+  private readonly seen = new Map<StreamRun, Watched>();
   /** Aborts the probes: the run stopped, or the pass is over. */
   private readonly stop = new AbortController();
   private readonly follow = () => this.stop.abort();
@@ -109,7 +120,7 @@ export class StreamSplitter {
   }
 
   /** The partition rate a stream's listing is judged against now; undefined: too early to judge. */
-  private rateToCompare(seen: { since: number; pages: number }, rate: Pick<RateController, 'currentRate' | 'throttles'>): number | undefined {
+  private rateToCompare(seen: Watched, rate: Pick<RateController, 'currentRate' | 'throttles'>): number | undefined {
     if (rate.throttles > 0 || Date.now() - seen.since >= UNTHROTTLED_MS) return rate.currentRate;
     return seen.pages >= DECIDE_BY_PAGE ? DOCUMENTED_RATE : undefined;
   }
